@@ -1,0 +1,67 @@
+# The front door. Every target sets up .venv by itself (pinned by constraints.txt)
+# on a machine with only Python 3.11+, make and git.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8080
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test lint lint-spec generate check-generated mock contract bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the pinned dependencies
+
+demo: $(STAMP) ## generate a real PNG through the local mock (writes demo-output/)
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff + mypy --strict on the wrapper, spec validation
+	$(BIN)/ruff check wrapper tests bench examples
+	$(BIN)/ruff format --check wrapper tests bench examples
+	$(BIN)/mypy
+	$(BIN)/openapi-spec-validator openapi.yaml
+
+NODE_TOOLS := .node-tools
+SPECTRAL := $(NODE_TOOLS)/node_modules/.bin/spectral
+$(SPECTRAL):
+	@command -v npm >/dev/null || { echo "make lint-spec needs Node.js and npm (make test and make demo do not)"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) @stoplight/spectral-cli@6.16.3
+
+lint-spec: $(STAMP) $(SPECTRAL) ## openapi-spec-validator + Spectral (needs Node)
+	$(BIN)/openapi-spec-validator openapi.yaml
+	$(SPECTRAL) lint --fail-severity=warn openapi.yaml
+
+SPEC ?= openapi.yaml
+GENERATED_DIR ?= generated/nebula_images_api
+generate: $(STAMP) ## regenerate generated/ from openapi.yaml
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
+	  --meta none --config openapi-python-client.yaml --fail-on-warning \
+	  --output-path $(GENERATED_DIR) --overwrite
+	@rm -rf $(GENERATED_DIR)/.ruff_cache
+	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed
+
+mock: $(STAMP) ## serve the mock API on 127.0.0.1:$(PORT)
+	$(BIN)/nebula-images mock --port $(PORT)
+
+contract: $(STAMP) ## Schemathesis against the mock, or URL=... NEBULA_API_KEY=...
+	$(BIN)/python -m nebula_images.testing.contract $(if $(URL),--url $(URL),)
+
+bench: $(STAMP) ## benchmarks: print figures, write bench/results.json
+	$(BIN)/python bench/run.py
+
+clean: ## remove the venv and caches
+	rm -rf $(VENV) $(NODE_TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-output

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import (
+    Any,
+    Literal,
+    Self,
+    TypeVar,
+    cast,
+)
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="FluxSchnellRequest")
+
+
+@_attrs_define
+class FluxSchnellRequest:
+    """FLUX.1 schnell, text-to-image, the only model that takes a `seed`. Vendor defaults 4 steps, guidance 3.5, 1024x1024.
+
+    Attributes:
+        model_name (Literal['black-forest-labs/FLUX.1-schnell']):
+        prompt (str): What to draw. Decided: 1 to 4,000 characters (the vendor states no limit; this
+            keeps bodies bounded).
+        num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
+            (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
+            server uses the model's default.
+        guidance_scale (float | Unset): How closely to follow the prompt. Decided: 0 to 30 (the vendor states no bounds;
+            its examples use 3.5, 4.5 and 9).
+        width (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
+            2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
+            diffusion models. When left out the server uses the model's
+            default (1024 for most models; see `x-nebula-models`).
+        height (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
+            2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
+            diffusion models. When left out the server uses the model's
+            default (1024 for most models; see `x-nebula-models`).
+        seed (int | Unset): Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
+            it out means a random seed. Decided: -1 to 2^32-1.
+    """
+
+    model_name: Literal["black-forest-labs/FLUX.1-schnell"]
+    prompt: str
+    num_steps: int | Unset = UNSET
+    guidance_scale: float | Unset = UNSET
+    width: int | Unset = UNSET
+    height: int | Unset = UNSET
+    seed: int | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        model_name = self.model_name
+
+        prompt = self.prompt
+
+        num_steps = self.num_steps
+
+        guidance_scale = self.guidance_scale
+
+        width = self.width
+
+        height = self.height
+
+        seed = self.seed
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
+            }
+        )
+        if num_steps is not UNSET:
+            field_dict["num_steps"] = num_steps
+        if guidance_scale is not UNSET:
+            field_dict["guidance_scale"] = guidance_scale
+        if width is not UNSET:
+            field_dict["width"] = width
+        if height is not UNSET:
+            field_dict["height"] = height
+        if seed is not UNSET:
+            field_dict["seed"] = seed
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        model_name = cast(
+            Literal["black-forest-labs/FLUX.1-schnell"], d.pop("model_name")
+        )
+        if model_name != "black-forest-labs/FLUX.1-schnell":
+            raise ValueError(
+                f"model_name must match const 'black-forest-labs/FLUX.1-schnell', got '{model_name}'"
+            )
+
+        prompt = d.pop("prompt")
+
+        num_steps = d.pop("num_steps", UNSET)
+
+        guidance_scale = d.pop("guidance_scale", UNSET)
+
+        width = d.pop("width", UNSET)
+
+        height = d.pop("height", UNSET)
+
+        seed = d.pop("seed", UNSET)
+
+        flux_schnell_request = cls(
+            model_name=model_name,
+            prompt=prompt,
+            num_steps=num_steps,
+            guidance_scale=guidance_scale,
+            width=width,
+            height=height,
+            seed=seed,
+        )
+
+        return flux_schnell_request

@@ -1,0 +1,1 @@
+"""The local mock of the API, for tests and CI (install the ``mock`` extra)."""
