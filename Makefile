@@ -55,7 +55,7 @@ generate: $(STAMP) ## regenerate generated/ from openapi.yaml
 	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed
 
 mock: $(STAMP) ## serve the mock API on 127.0.0.1:$(PORT)
-	$(BIN)/nebula-images mock --port $(PORT)
+	$(BIN)/python -m nebula_images.testing --port $(PORT)
 
 contract: $(STAMP) ## Schemathesis against the mock, or URL=... NEBULA_API_KEY=...
 	$(BIN)/python -m nebula_images.testing.contract $(if $(URL),--url $(URL),)
