@@ -1,0 +1,500 @@
+"""`make bench`: what the client costs, each figure next to a baseline from the same run.
+
+Prints a table and writes the same figures to bench/results.json. Nothing here asserts a
+timing: goals are printed beside the measured ratio so a reader sees where we stand.
+
+    python bench/run.py [--only import,overhead,memory,batch,mock,generate] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+KEY = "ak_bench_0000000000"
+
+
+class Row:
+    """One figure of the table: measured, baseline, ratio, goal."""
+
+    def __init__(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        baseline: float | None = None,
+        baseline_name: str = "",
+        goal: float | None = None,
+        note: str = "",
+        goal_on_value: bool = False,
+    ) -> None:
+        self.goal_on_value = goal_on_value  # goal bounds the figure itself, not the ratio
+        self.name, self.value, self.unit = name, value, unit
+        self.baseline, self.baseline_name, self.goal, self.note = (
+            baseline,
+            baseline_name,
+            goal,
+            note,
+        )
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None
+
+    @property
+    def met(self) -> bool | None:
+        judged = self.value if self.goal_on_value else self.ratio
+        return None if self.goal is None or judged is None else judged <= self.goal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "baseline": self.baseline,
+            "baseline_name": self.baseline_name,
+            "ratio": self.ratio,
+            "goal": self.goal,
+            "met": self.met,
+            "note": self.note,
+        }
+
+
+# ---------------------------------------------------------------- 1. import cost
+
+
+def import_ms(module: str) -> float:
+    """Cumulative `-X importtime` of `module` in a fresh process, in ms."""
+    out = subprocess.run(
+        [PY, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    ).stderr
+    for line in out.splitlines():
+        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1]) / 1000
+    raise RuntimeError(f"{module} not in importtime output")
+
+
+def statement_ms(statement: str) -> float:
+    """Wall time of one import statement in a fresh process, in ms."""
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True).stdout
+    return float(out) * 1000
+
+
+def bench_import(runs: int) -> list[Row]:
+    samples: dict[str, list[float]] = {"ours": [], "httpx": [], "client": [], "httpx_wall": []}
+    for _ in range(runs):  # interleaved so both sides see the same machine load
+        samples["ours"].append(import_ms("nebula_images"))
+        samples["httpx"].append(import_ms("httpx"))
+        samples["client"].append(statement_ms("from nebula_images import Client"))
+        samples["httpx_wall"].append(statement_ms("import httpx"))
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    return [
+        Row(
+            "import nebula_images",
+            med["ours"],
+            "ms",
+            med["httpx"],
+            "import httpx",
+            goal=1.25,
+            note=f"median of {runs} fresh processes, -X importtime cumulative",
+        ),
+        Row(
+            "from nebula_images import Client",
+            med["client"],
+            "ms",
+            med["httpx_wall"],
+            "import httpx",
+            goal=1.25,
+            note="wall time of the statement: everything a first call needs (httpx included)",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- helpers: the mock
+
+
+@contextmanager
+def running_mock(**config: Any) -> Iterator[Any]:
+    from nebula_images.testing import MockConfig, MockServer
+
+    with MockServer(MockConfig(**config)) as mock:
+        yield mock
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+# ---------------------------------------------------------------- 2. per-call overhead
+
+BODY = {
+    "model_name": "black-forest-labs/FLUX.1-schnell",
+    "prompt": "a small red square",
+    "width": 64,
+    "height": 64,
+    "seed": 1,
+}
+
+
+def bench_overhead(calls: int) -> list[Row]:
+    from nebula_images import AsyncClient, Client
+
+    rows = []
+    with running_mock() as mock:
+        url = mock.base_url + "/images/generation"
+        headers = {"Authorization": f"Bearer {mock.api_key}"}
+
+        def bare_sync(http: httpx.Client) -> bytes:
+            r = http.post(url, json=BODY, headers=headers)
+            return base64.b64decode(json.loads(r.content)["data"][0]["b64_json"])
+
+        def timed(fn: Callable[[], object]) -> float:
+            t0 = time.perf_counter()
+            fn()
+            return time.perf_counter() - t0
+
+        with (
+            httpx.Client(timeout=30) as http,
+            Client(api_key=mock.api_key, base_url=mock.base_url) as client,
+        ):
+            params = {k: v for k, v in BODY.items() if k not in ("model_name", "prompt")}
+
+            def ours_fn() -> object:
+                return client.images.generate(BODY["prompt"], model=BODY["model_name"], **params)
+
+            def base_fn() -> bytes:
+                return bare_sync(http)
+
+            for _ in range(20):  # warm connections and caches
+                ours_fn()
+                base_fn()
+            ours, base = [], []
+            for _ in range(calls):
+                ours.append(timed(ours_fn))
+                base.append(timed(base_fn))
+            rows.append(
+                Row(
+                    "generate() sync, per call",
+                    statistics.median(ours) * 1e3,
+                    "ms",
+                    statistics.median(base) * 1e3,
+                    "bare httpx.Client + json + base64",
+                    goal=1.10,
+                    note=f"median of {calls}, 64x64 image, mock inference 0",
+                )
+            )
+
+        async def run_async() -> tuple[list[float], list[float]]:
+            async with (
+                httpx.AsyncClient(timeout=30) as http,
+                AsyncClient(api_key=mock.api_key, base_url=mock.base_url) as client,
+            ):
+                params = {k: v for k, v in BODY.items() if k not in ("model_name", "prompt")}
+
+                async def ours_call() -> object:
+                    return await client.images.generate(
+                        BODY["prompt"], model=BODY["model_name"], **params
+                    )
+
+                async def base_call() -> bytes:
+                    r = await http.post(url, json=BODY, headers=headers)
+                    return base64.b64decode(json.loads(r.content)["data"][0]["b64_json"])
+
+                async def atimed(fn: Callable[[], Any]) -> float:
+                    t0 = time.perf_counter()
+                    await fn()
+                    return time.perf_counter() - t0
+
+                for _ in range(20):
+                    await ours_call()
+                    await base_call()
+                ours, base = [], []
+                for _ in range(calls):
+                    ours.append(await atimed(ours_call))
+                    base.append(await atimed(base_call))
+                return ours, base
+
+        ours, base = asyncio.run(run_async())
+        rows.append(
+            Row(
+                "generate() async, per call",
+                statistics.median(ours) * 1e3,
+                "ms",
+                statistics.median(base) * 1e3,
+                "bare httpx.AsyncClient + json + base64",
+                goal=1.10,
+                note=f"median of {calls}, 64x64 image, mock inference 0",
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- 3. decode memory
+
+# Each measurement runs in a fresh process so that the peak belongs to one call alone.
+MEMORY_CHILD = Path(__file__).with_name("memory_child.py")
+CANNED_SERVER = Path(__file__).with_name("canned_server.py")
+
+
+def bench_memory(sizes_mb: list[int]) -> list[Row]:
+    rows = []
+    for mb in sizes_mb:
+        size = mb * 1024 * 1024
+        server = subprocess.Popen(
+            [PY, str(CANNED_SERVER), str(size)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert server.stdout is not None
+            url = f"http://127.0.0.1:{server.stdout.readline().strip()}/api/v1"
+            peaks = {}
+            for mode in ("ours", "naive"):
+                out = subprocess.run(
+                    [PY, str(MEMORY_CHILD), mode, url, str(size)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if out.returncode:
+                    raise RuntimeError(out.stderr.strip().splitlines()[-1])
+                peaks[mode] = int(out.stdout.strip()) / size
+        finally:
+            server.terminate()
+            server.wait()
+        rows.append(
+            Row(
+                f"generate+save peak memory, {mb} MB image",
+                peaks["ours"],
+                "x image",
+                peaks["naive"],
+                "naive: body, parsed str, decoded bytes",
+                goal=2.5,
+                goal_on_value=True,
+                note="tracemalloc peak / image size; goal is on the figure",
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- 4. batch
+
+
+def bench_batch(n: int, concurrency: int, latency: float) -> list[Row]:
+    from nebula_images import AsyncClient, Client
+
+    ideal = math.ceil(n / concurrency) * latency
+    rows = []
+    rate = 100_000  # requests per minute for both mock and limiter: far above what 200 calls need
+    with running_mock(latency_seconds=latency, rate_limit_per_minute=rate) as mock:
+        prompts = [f"prompt {i}" for i in range(n)]
+        common = {"model": "black-forest-labs/FLUX.1-schnell", "width": 64, "height": 64}
+        with Client(api_key=mock.api_key, base_url=mock.base_url, rate_limit=rate) as client:
+            t0 = time.perf_counter()
+            results = list(client.images.generate_many(prompts, concurrency=concurrency, **common))
+            wall = time.perf_counter() - t0
+        failed = sum(1 for r in results if not hasattr(r, "images"))
+        rows.append(
+            Row(
+                f"generate_many sync, {n} @ {concurrency}",
+                wall,
+                "s",
+                ideal,
+                f"ideal ceil(n/c) x {latency}s",
+                goal=1.15,
+                note=f"{failed} failed",
+            )
+        )
+        mock.reset()
+        mock.configure(latency_seconds=latency, rate_limit_per_minute=rate)
+
+        async def run() -> tuple[float, int]:
+            async with AsyncClient(
+                api_key=mock.api_key, base_url=mock.base_url, rate_limit=rate
+            ) as client:
+                t0 = time.perf_counter()
+                results = [
+                    r
+                    async for r in client.images.generate_many(
+                        prompts, concurrency=concurrency, **common
+                    )
+                ]
+                return time.perf_counter() - t0, sum(1 for r in results if not hasattr(r, "images"))
+
+        wall, failed = asyncio.run(run())
+        rows.append(
+            Row(
+                f"generate_many async, {n} @ {concurrency}",
+                wall,
+                "s",
+                ideal,
+                f"ideal ceil(n/c) x {latency}s",
+                goal=1.15,
+                note=f"{failed} failed",
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- 5. the mock
+
+
+def bench_mock(requests: int) -> list[Row]:
+    body = {
+        "model_name": "black-forest-labs/FLUX.1-schnell",
+        "prompt": "bench",
+        "width": 256,
+        "height": 256,
+    }
+    figures: dict[bool, tuple[float, float, float]] = {}
+    for validate in (True, False):
+        with running_mock(validate=validate) as mock:
+            url = mock.base_url + "/images/generation"
+            headers = {"Authorization": f"Bearer {mock.api_key}"}
+            with httpx.Client(timeout=30) as http:
+                for i in range(10):
+                    http.post(url, json={**body, "seed": i}, headers=headers).raise_for_status()
+                lat = []
+                t_all = time.perf_counter()
+                for i in range(requests):
+                    t0 = time.perf_counter()
+                    http.post(url, json={**body, "seed": i}, headers=headers).raise_for_status()
+                    lat.append(time.perf_counter() - t0)
+                total = time.perf_counter() - t_all
+            figures[validate] = (
+                requests / total,
+                percentile(lat, 50) * 1e3,
+                percentile(lat, 99) * 1e3,
+            )
+    on, off = figures[True], figures[False]
+    return [
+        Row(
+            "mock requests/s, 256x256, validating",
+            on[0],
+            "req/s",
+            off[0],
+            "validation off",
+            note="one client, sequential; ratio < 1 is the cost of validation",
+        ),
+        Row("mock p50 latency, 256x256, validating", on[1], "ms", off[1], "validation off"),
+        Row("mock p99 latency, 256x256, validating", on[2], "ms", off[2], "validation off"),
+    ]
+
+
+# ---------------------------------------------------------------- 6. regeneration
+
+
+def bench_generate(runs: int) -> list[Row]:
+    walls = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(
+                ["make", "-s", "generate", f"GENERATED_DIR={tmp}/{i}/nebula_images_api"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            walls.append(time.perf_counter() - t0)
+    return [
+        Row(
+            "make generate wall time",
+            statistics.median(walls),
+            "s",
+            note=f"median of {runs}, into a temporary folder",
+        )
+    ]
+
+
+# ---------------------------------------------------------------- main
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (
+        f"{'figure':<46} {'measured':>12} {'baseline':>12} {'ratio':>7} {'goal':>7}  baseline is"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        base = f"{r.baseline:.3f}" if r.baseline is not None else "-"
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
+        goal = f"{r.goal:.2f}x" if r.goal is not None else "-"
+        goal += {True: " ok", False: " MISS", None: ""}[r.met]
+        print(
+            f"{r.name:<46} {r.value:>9.3f} {r.unit:<3}"[:60].ljust(60)
+            + f" {base:>12} {ratio:>7} {goal:>7}  {r.baseline_name}"
+        )
+        if r.note:
+            print(f"{'':<4}{r.note}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", default="import,overhead,memory,batch,mock,generate")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    quick = args.quick
+    plan: dict[str, Callable[[], list[Row]]] = {
+        "import": lambda: bench_import(5 if quick else 11),
+        "overhead": lambda: bench_overhead(50 if quick else 300),
+        "memory": lambda: bench_memory([1, 8] if quick else [1, 8, 32]),
+        "batch": lambda: bench_batch(200, 16, 0.2),
+        "mock": lambda: bench_mock(50 if quick else 300),
+        "generate": lambda: bench_generate(2 if quick else 3),
+    }
+    rows: list[Row] = []
+    failures: dict[str, str] = {}
+    for name in args.only.split(","):
+        t0 = time.perf_counter()
+        try:
+            got = plan[name]()
+        except Exception as exc:  # a missing piece is reported, the others still run
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            print(f"[{name}] FAILED: {failures[name]}", file=sys.stderr)
+            continue
+        rows += got
+        print(f"[{name}] done in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    print()
+    print_table(rows)
+    out = ROOT / "bench" / "results.json"
+    out.write_text(
+        json.dumps(
+            {
+                "python": sys.version.split()[0],
+                "cpus": os.cpu_count(),
+                "rows": [r.as_dict() for r in rows],
+                "failures": failures,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""``import nebula_images`` stays cheap: nothing heavy loads until it is used."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+HEAVY = (
+    "PIL",
+    "nebula_images.testing",
+    "nebula_images.cli",
+    "starlette",
+    "uvicorn",
+    "openapi_core",
+)
+# rich and click are not checked after the Client import: httpx itself imports them
+# (httpx._main, its command line) whenever they are installed.
+
+
+def imported_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return set(out.split())
+
+
+def import_microseconds(statement: str) -> int:
+    """Total import time of ``statement`` in a fresh interpreter (best of 5)."""
+    best = None
+    for _ in range(5):
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", statement],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stderr
+        # top-level lines (no indentation before the module name) hold cumulative times
+        total = sum(
+            int(m.group(1))
+            for m in re.finditer(r"^import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", err, re.MULTILINE)
+        )
+        best = total if best is None else min(best, total)
+    assert best is not None
+    return best
+
+
+def test_import_loads_nothing_heavy() -> None:
+    modules = imported_after("import nebula_images")
+    assert not {m for m in modules if m.startswith(HEAVY)}
+    assert "httpx" not in modules and "nebula_images._client" not in modules
+
+
+def test_client_import_loads_no_pillow_mock_or_cli() -> None:
+    modules = imported_after("from nebula_images import Client, AsyncClient, RateLimitError")
+    assert "nebula_images._client" in modules
+    assert not {m for m in modules if m.startswith(HEAVY)}
+
+
+def test_import_cost_within_budget_of_httpx() -> None:
+    ours = import_microseconds("import nebula_images")
+    httpx_cost = import_microseconds("import httpx")
+    client = import_microseconds("from nebula_images import Client")
+    print(f"import nebula_images {ours} us, import httpx {httpx_cost} us, Client {client} us")
+    assert ours <= 1.25 * httpx_cost
+    # The first real use costs httpx plus a modest overhead (generated client, tenacity, attrs).
+    assert client <= 3 * httpx_cost

@@ -1,0 +1,209 @@
+"""Billing ledger, idempotency, rate limit, simulated inference time, control path."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from nebula_images.testing import MockConfig, MockServer
+
+BODY = {"model_name": "black-forest-labs/FLUX.1-schnell", "prompt": "x", "width": 64, "height": 64}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer() as s:
+        yield s
+
+
+@pytest.fixture
+def mock(server: MockServer) -> MockServer:
+    server.reset(config=server.initial_config)
+    return server
+
+
+@pytest.fixture
+def client(mock: MockServer) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {mock.api_key}"}
+    with httpx.Client(base_url=mock.base_url, headers=headers, timeout=30) as c:
+        yield c
+
+
+def post(client: httpx.Client, key: str | None = None, **fields: Any) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post("/images/generation", json={**BODY, **fields}, headers=headers)
+
+
+def test_each_generation_is_billed_with_its_details(mock: MockServer, client: httpx.Client) -> None:
+    first = post(client, seed=5)
+    post(client, key="abc")
+    client.get("/serverless/models")  # free
+    post(client, prompt="")  # rejected, not billed
+    assert mock.ledger.billed == 2
+    entry = mock.ledger.entries[0]
+    assert entry.model == BODY["model_name"]
+    assert entry.request_id == first.headers["x-request-id"]
+    assert (entry.prompt, entry.width, entry.height, entry.seed) == ("x", 64, 64, 5)
+    assert entry.idempotency_key is None and entry.outcome == "ok"
+    assert entry.billed_at <= time.time()
+    assert mock.ledger.entries[1].idempotency_key == "abc"
+    assert mock.requests_seen == 4
+
+
+def test_repeated_key_returns_the_first_result_unbilled(
+    mock: MockServer, client: httpx.Client
+) -> None:
+    first = post(client, key="same")
+    second = post(client, key="same")
+    assert first.json() == second.json()  # same random seed, same image
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert mock.ledger.billed == 1 and mock.ledger.replayed == 1
+    assert post(client, key="other").json() != first.json()
+    assert mock.ledger.billed == 2
+
+
+def test_keys_are_scoped_per_api_key(mock: MockServer) -> None:
+    for api_key in ("ak_user_one", "ak_user_two"):
+        with httpx.Client(
+            base_url=mock.base_url, headers={"Authorization": f"Bearer {api_key}"}
+        ) as c:
+            assert post(c, key="shared").status_code == 200
+    assert mock.ledger.billed == 2
+
+
+def test_key_window_expires(mock: MockServer, client: httpx.Client) -> None:
+    mock.configure(idempotency_window_seconds=0.2)
+    post(client, key="short")
+    time.sleep(0.3)
+    post(client, key="short")
+    assert mock.ledger.billed == 2
+
+
+async def test_concurrent_requests_with_one_key_bill_once(mock: MockServer) -> None:
+    mock.configure(latency_seconds=0.3)
+    headers = {"Authorization": f"Bearer {mock.api_key}", "Idempotency-Key": "race"}
+    async with httpx.AsyncClient(base_url=mock.base_url, headers=headers, timeout=30) as c:
+        responses = await asyncio.gather(
+            *(c.post("/images/generation", json=BODY) for _ in range(6))
+        )
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["data"][0]["b64_json"] for r in responses}) == 1
+    assert mock.ledger.billed == 1
+    assert mock.ledger.replayed == 5
+
+
+async def test_requests_run_concurrently(mock: MockServer) -> None:
+    mock.configure(latency_seconds=0.5)
+    headers = {"Authorization": f"Bearer {mock.api_key}"}
+    async with httpx.AsyncClient(base_url=mock.base_url, headers=headers, timeout=30) as c:
+        started = time.perf_counter()
+        responses = await asyncio.gather(
+            *(c.post("/images/generation", json=BODY) for _ in range(8))
+        )
+        elapsed = time.perf_counter() - started
+    assert all(r.status_code == 200 for r in responses)
+    assert elapsed < 2.0  # 8 x 0.5 s in series would be 4 s
+    assert mock.ledger.billed == 8
+
+
+def test_inference_time_is_simulated_and_reported(mock: MockServer, client: httpx.Client) -> None:
+    assert post(client).json()["data"][0]["timings"]["inference"] < 1  # factor 0
+    mock.configure(inference_time_factor=0.05)  # schnell: 13 s x 0.05 = 0.65 s
+    started = time.perf_counter()
+    inference = post(client).json()["data"][0]["timings"]["inference"]
+    assert time.perf_counter() - started >= 0.6
+    assert inference == pytest.approx(0.65, abs=0.05)
+    mock.configure(latency_seconds=0.2)  # a fixed latency overrides the per-model time
+    assert post(client).json()["data"][0]["timings"]["inference"] == pytest.approx(0.2, abs=0.05)
+
+
+def test_rate_limit_is_429_with_retry_after(mock: MockServer, client: httpx.Client) -> None:
+    mock.configure(rate_limit_per_minute=3)
+    assert [post(client).status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get("/serverless/models")
+    assert limited.status_code == 429
+    wait = int(limited.headers["retry-after"])
+    assert 1 <= wait <= 60
+    assert limited.json()["retry_after"] == wait
+    assert "3 requests per minute" in limited.json()["message"]
+    assert mock.ledger.billed == 3
+    with httpx.Client(base_url=mock.base_url, headers={"Authorization": "Bearer ak_other"}) as c:
+        assert c.get("/serverless/models").status_code == 200  # per key
+    mock.reset()
+    assert post(client).status_code == 200  # reset clears the limiter
+
+
+def test_rate_limit_is_off_by_default() -> None:
+    assert MockConfig().rate_limit_per_minute is None
+
+
+def test_configure_rejects_unknown_and_bad_settings(mock: MockServer) -> None:
+    with pytest.raises(ValueError, match="port"):
+        mock.configure(port=1)
+    with pytest.raises(ValueError, match="rate_limit_per_minute"):
+        mock.configure(rate_limit_per_minute=0)
+    with pytest.raises(ValueError, match="inference_time_factor"):
+        mock.configure(inference_time_factor=-1)
+
+
+# -- control path over HTTP ------------------------------------------------------------
+
+
+def control(mock: MockServer, method: str, path: str, body: Any = None) -> httpx.Response:
+    response = httpx.request(method, f"{mock.url}/_mock/{path}", json=body, timeout=10)
+    assert response.headers["x-request-id"]
+    return response
+
+
+def test_ledger_stats_reset_over_http(mock: MockServer, client: httpx.Client) -> None:
+    post(client, key="one")
+    post(client, key="one")
+    ledger = control(mock, "GET", "ledger").json()
+    assert ledger["billed"] == 1 and ledger["replayed"] == 1
+    assert ledger["entries"][0]["idempotency_key"] == "one"
+    stats = control(mock, "GET", "stats").json()
+    assert stats == {"requests_seen": 2, "billed": 1, "replayed": 1, "faults_pending": 0}
+    assert control(mock, "POST", "reset").json()["billed"] == 0
+    assert mock.ledger.billed == 0 and mock.requests_seen == 0
+    post(client, key="one")
+    assert mock.ledger.billed == 1  # reset also forgot the idempotency store
+
+
+def test_config_over_http(mock: MockServer, client: httpx.Client) -> None:
+    config = control(mock, "POST", "config", {"rate_limit_per_minute": 1}).json()
+    assert config["rate_limit_per_minute"] == 1
+    assert control(mock, "GET", "config").json()["rate_limit_per_minute"] == 1
+    assert post(client).status_code == 200
+    assert post(client).status_code == 429
+    bad = control(mock, "POST", "config", {"port": 1})
+    assert bad.status_code == 400 and "port" in bad.json()["message"]
+    assert control(mock, "POST", "config", [1]).status_code == 400
+    assert control(mock, "POST", "config", {"latency_seconds": -1}).status_code == 400
+
+
+def test_control_path_errors(mock: MockServer) -> None:
+    assert control(mock, "GET", "nothing").status_code == 404
+    wrong = control(mock, "DELETE", "ledger")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+    broken = httpx.post(f"{mock.url}/_mock/faults", content=b"{", timeout=10)
+    assert broken.status_code == 400
+
+
+def test_control_path_needs_no_key_and_is_not_counted(mock: MockServer) -> None:
+    control(mock, "GET", "stats")
+    assert mock.requests_seen == 0
+
+
+async def test_control_path_refuses_non_loopback_clients() -> None:
+    from nebula_images.testing._app import MockApp
+
+    app = MockApp()
+    for client_host, status in (("203.0.113.9", 404), ("127.0.0.1", 200)):
+        transport = httpx.ASGITransport(app=app, client=(client_host, 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as c:
+            assert (await c.get("/_mock/stats")).status_code == status

@@ -1,0 +1,408 @@
+"""Retries over MockTransport with a fake clock: failure classes, Retry-After in every
+form, backoff, max_retry_wait, the deadline, hooks; plus two short real waits."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nebula_images import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncClient,
+    BadRequestError,
+    Client,
+    InternalServerError,
+    RateLimitError,
+    RequestEvent,
+)
+from nebula_images._retry import parse_retry_after
+
+BASE = "http://127.0.0.1:9/api/v1"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR42mNkYGhQYGDARCwMCgxYweCUAABobwJednxjlwAAAABJRU5ErkJggg=="
+)
+OK_BODY = {
+    "model": "m",
+    "object": "list",
+    "data": [{"timings": {"inference": 1}, "index": 0, "b64_json": base64.b64encode(PNG).decode()}],
+    "message": "ok",
+    "status": "success",
+}
+MODELS_BODY = {"data": {"models": []}, "message": "ok", "status": "success"}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+class Script:
+    """Answers requests from a list of outcomes (a Response factory or an exception)."""
+
+    def __init__(self, *outcomes: Any) -> None:
+        self.outcomes = list(outcomes)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        outcome = self.outcomes.pop(0) if self.outcomes else 200
+        if isinstance(outcome, type) and issubclass(outcome, Exception):
+            raise outcome("scripted", request=request)
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        body = MODELS_BODY if request.url.path.endswith("/models") else OK_BODY
+        if outcome == 200:
+            return httpx.Response(
+                200, json=body, headers={"X-Request-ID": f"req-{len(self.requests)}"}
+            )
+        return httpx.Response(outcome, json={"message": f"status {outcome}", "status": "failed"})
+
+    @property
+    def keys(self) -> list[str | None]:
+        return [r.headers.get("Idempotency-Key") for r in self.requests]
+
+
+def status(code: int, **headers: str) -> httpx.Response:
+    return httpx.Response(
+        code, json={"message": f"status {code}", "status": "failed"}, headers=headers
+    )
+
+
+def make(script: Script, clock: FakeClock, **kwargs: Any) -> Client:
+    client = Client(
+        api_key="ak_retry",
+        base_url=BASE,
+        http_client=httpx.Client(transport=httpx.MockTransport(script)),
+        **kwargs,
+    )
+    client._clock = clock
+    client._sleep = clock.sleep
+    client._wallclock = lambda: 1_700_000_000.0
+    return client
+
+
+def amake(script: Script, clock: FakeClock, **kwargs: Any) -> AsyncClient:
+    client = AsyncClient(
+        api_key="ak_retry",
+        base_url=BASE,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(script)),
+        **kwargs,
+    )
+    client._clock = clock
+    client._sleep = clock.asleep
+    client._wallclock = lambda: 1_700_000_000.0
+    return client
+
+
+# --- Retry-After in every form ------------------------------------------------------
+
+
+def test_parse_retry_after_forms() -> None:
+    now = 1_700_000_000.0
+    date = format_datetime(datetime.fromtimestamp(now + 7, tz=UTC), usegmt=True)
+    assert parse_retry_after({"Retry-After": "3"}, None, now=lambda: now) == 3
+    assert parse_retry_after({"Retry-After": "1.5"}, None, now=lambda: now) == 1.5
+    assert parse_retry_after({"Retry-After": date}, None, now=lambda: now) == pytest.approx(7)
+    assert parse_retry_after({"retry-after-ms": "250"}, None, now=lambda: now) == 0.25
+    assert parse_retry_after({"retry-after-ms": "250", "Retry-After": "9"}, None) == 0.25
+    assert parse_retry_after({}, b'{"message": "x", "retry_after": 4}') == 4
+    assert parse_retry_after({"Retry-After": "2"}, b'{"retry_after": 4}') == 2
+    past = format_datetime(datetime.fromtimestamp(now - 50, tz=UTC), usegmt=True)
+    assert parse_retry_after({"Retry-After": past}, None, now=lambda: now) == 0
+    for junk in ("soon", "-1", "nan", ""):
+        assert parse_retry_after({"Retry-After": junk}, None) is None
+    assert parse_retry_after({}, b"not json") is None
+    assert parse_retry_after({}, b'{"retry_after": "4"}') is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        ({"Retry-After": "3"}, None, 3.0),
+        ({"Retry-After": "Tue, 14 Nov 2023 22:13:25 GMT"}, None, 5.0),  # wallclock 22:13:20
+        ({"retry-after-ms": "1500"}, None, 1.5),
+        ({}, {"message": "slow", "status": "failed", "retry_after": 2.5}, 2.5),
+    ],
+)
+def test_429_waits_what_the_server_asks(
+    headers: dict[str, str], body: Any, expected: float
+) -> None:
+    clock = FakeClock()
+    answer = httpx.Response(
+        429, json=body or {"message": "slow", "status": "failed"}, headers=headers
+    )
+    script = Script(answer, 200)
+    events: list[RequestEvent] = []
+    with make(script, clock, on_retry=events.append) as client:
+        result = client.images.generate("x")
+    assert clock.sleeps == [pytest.approx(expected)]
+    assert result.retries == 1 and len(script.requests) == 2
+    assert script.keys[0] == script.keys[1] == result.idempotency_key
+    assert (
+        events[0].wait == pytest.approx(expected)
+        and events[0].status == 429
+        and events[0].attempt == 1
+    )
+
+
+def test_wait_longer_than_max_retry_wait_fails_at_once() -> None:
+    clock = FakeClock()
+    script = Script(status(503, **{"Retry-After": "120"}), 200)
+    with make(script, clock) as client, pytest.raises(RateLimitError) as info:
+        client.images.generate("x")
+    assert clock.sleeps == [] and len(script.requests) == 1
+    assert info.value.retry_after == 120 and info.value.status == 503
+    assert "max_retry_wait=60" in str(info.value)
+
+
+def test_wait_past_the_deadline_fails_at_once() -> None:
+    clock = FakeClock()
+    script = Script(status(429, **{"Retry-After": "10"}), 200)
+    with make(script, clock, deadline=5) as client, pytest.raises(RateLimitError) as info:
+        client.images.generate("x")
+    assert clock.sleeps == [] and info.value.retry_after == 10 and "deadline" in str(info.value)
+
+
+def test_custom_max_retry_wait() -> None:
+    clock = FakeClock()
+    script = Script(status(429, **{"Retry-After": "3"}), 200)
+    with make(script, clock, max_retry_wait=2) as client, pytest.raises(RateLimitError):
+        client.images.generate("x")
+
+
+# --- failure classes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "first", [429, 503, 408, httpx.ConnectError, httpx.ConnectTimeout], ids=str
+)
+def test_never_started_is_retried_by_default(first: Any) -> None:
+    clock = FakeClock()
+    script = Script(first, 200)
+    with make(script, clock) as client:
+        result = client.images.generate("x")
+    assert result.retries == 1 and len(script.requests) == 2 and len(set(script.keys)) == 1
+    assert len(clock.sleeps) == 1 and 0 < clock.sleeps[0] <= 1.0  # first backoff ~0.5 s + jitter
+
+
+@pytest.mark.parametrize(
+    ("first", "error"),
+    [
+        (500, InternalServerError),
+        (502, InternalServerError),
+        (504, InternalServerError),
+        (httpx.ReadTimeout, APITimeoutError),
+        (httpx.RemoteProtocolError, APIConnectionError),
+        (httpx.ReadError, APIConnectionError),
+    ],
+    ids=str,
+)
+def test_ambiguous_is_not_retried_by_default(first: Any, error: type[Exception]) -> None:
+    clock = FakeClock()
+    script = Script(first, 200)
+    with make(script, clock) as client, pytest.raises(error) as info:
+        client.images.generate("x", idempotency_key="amb-1")
+    assert len(script.requests) == 1 and clock.sleeps == []
+    assert info.value.may_have_been_billed and info.value.idempotency_key == "amb-1"  # type: ignore[attr-defined]
+    assert "may have run and been billed" in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["client", "call"])
+def test_retry_ambiguous_opts_in(where: str) -> None:
+    clock = FakeClock()
+    script = Script(500, httpx.ReadTimeout, 200)
+    kwargs = {"retry_ambiguous": True} if where == "client" else {}
+    with make(script, clock, **kwargs) as client:
+        result = client.images.generate(
+            "x", **({"retry_ambiguous": True} if where == "call" else {})
+        )
+    assert result.retries == 2 and len(set(script.keys)) == 1 and len(clock.sleeps) == 2
+    assert clock.sleeps[1] > clock.sleeps[0] * 1.2 or clock.sleeps[1] >= 1.0  # exponential
+
+
+def test_models_list_retries_ambiguous_failures() -> None:
+    clock = FakeClock()
+    script = Script(500, httpx.ReadTimeout, 200)
+    with make(script, clock) as client:
+        assert client.models.list() == []
+    assert len(script.requests) == 3
+    assert script.keys == [None, None, None]
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
+def test_4xx_never_retried(code: int) -> None:
+    clock = FakeClock()
+    script = Script(code, 200)
+    with make(script, clock, retry_ambiguous=True) as client, pytest.raises(APIStatusError):
+        client.images.generate("x")
+    with make(Script(code, 200), clock) as client, pytest.raises(APIStatusError):
+        client.models.list()
+    assert len(script.requests) == 1 and clock.sleeps == []
+
+
+def test_max_retries_bounds_attempts() -> None:
+    clock = FakeClock()
+    script = Script(503, 503, 503, 503, 200)
+    with make(script, clock, max_retries=2) as client, pytest.raises(InternalServerError) as info:
+        client.images.generate("x")
+    assert len(script.requests) == 3 and info.value.attempts == 3 and len(clock.sleeps) == 2
+    script0 = Script(503, 200)
+    with make(script0, clock, max_retries=0) as client, pytest.raises(InternalServerError):
+        client.images.generate("x")
+    assert len(script0.requests) == 1
+
+
+def test_deadline_stops_backoff() -> None:
+    clock = FakeClock()
+    script = Script(503, 503, 503, 200)
+    with (
+        make(script, clock, max_retries=5, deadline=1.2) as client,
+        pytest.raises(InternalServerError) as info,
+    ):
+        client.images.generate("x")
+    assert sum(clock.sleeps) < 1.2 and "deadline" in str(info.value)
+
+
+def test_per_call_deadline_overrides_client() -> None:
+    clock = FakeClock()
+    script = Script(status(429, **{"Retry-After": "3"}), 200)
+    with make(script, clock, deadline=1) as client:
+        assert client.images.generate("x", deadline=10).retries == 1
+
+
+def test_hooks_see_every_attempt() -> None:
+    clock = FakeClock()
+    script = Script(status(429, **{"Retry-After": "2", "X-Request-ID": "req-429"}), 200)
+    log: list[tuple[str, RequestEvent]] = []
+    with make(
+        script,
+        clock,
+        on_request=lambda e: log.append(("request", e)),
+        on_retry=lambda e: log.append(("retry", e)),
+        on_response=lambda e: log.append(("response", e)),
+    ) as client:
+        result = client.images.generate("x")
+    assert [(n, e.attempt) for n, e in log] == [
+        ("request", 1),
+        ("response", 1),
+        ("retry", 1),
+        ("request", 2),
+        ("response", 2),
+    ]
+    assert {e.idempotency_key for _, e in log} == {result.idempotency_key}
+    assert log[1][1].status == 429 and log[1][1].request_id == "req-429"
+    assert log[2][1].wait == 2 and log[4][1].status == 200 and log[4][1].request_id == "req-2"
+
+
+async def test_async_retry_mirrors_sync() -> None:
+    clock = FakeClock()
+    script = Script(status(429, **{"retry-after-ms": "700"}), 500, 200)
+    async with amake(script, clock) as client:
+        with pytest.raises(InternalServerError) as info:
+            await client.images.generate("x")
+    assert clock.sleeps == [pytest.approx(0.7)] and len(script.requests) == 2
+    assert info.value.attempts == 2 and info.value.may_have_been_billed
+    script2 = Script(500, 200)
+    async with amake(script2, clock, retry_ambiguous=True) as client:
+        assert (await client.images.generate("x")).retries == 1
+    assert len(set(script2.keys)) == 1
+
+
+def test_caller_key_reused_on_every_attempt() -> None:
+    clock = FakeClock()
+    script = Script(503, 429, 200)
+    with make(script, clock) as client:
+        result = client.images.generate("x", idempotency_key="mine-123")
+    assert script.keys == ["mine-123"] * 3 and result.idempotency_key == "mine-123"
+
+
+# --- a couple of short real waits -----------------------------------------------------
+
+
+def test_real_wait_honours_retry_after_ms() -> None:
+    script = Script(status(429, **{"retry-after-ms": "300"}), 200)
+    client = Client(
+        api_key="ak_retry",
+        base_url=BASE,
+        http_client=httpx.Client(transport=httpx.MockTransport(script)),
+    )
+    started = time.monotonic()
+    with client:
+        result = client.images.generate("x")
+    elapsed = time.monotonic() - started
+    assert result.retries == 1 and 0.3 <= elapsed < 2.0
+
+
+async def test_real_async_wait_honours_retry_after() -> None:
+    script = Script(status(503, **{"Retry-After": "0.3"}), 200)
+    client = AsyncClient(
+        api_key="ak_retry",
+        base_url=BASE,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(script)),
+    )
+    started = time.monotonic()
+    async with client:
+        result = await client.images.generate("x")
+    elapsed = time.monotonic() - started
+    assert result.retries == 1 and 0.3 <= elapsed < 2.0
+
+
+def test_bad_request_has_no_retry_even_for_models() -> None:
+    with make(Script(400), FakeClock()) as client, pytest.raises(BadRequestError):
+        client.models.list()
+
+
+def test_error_json_has_idempotency_key() -> None:
+    script = Script(500)
+    with make(script, FakeClock()) as client, pytest.raises(InternalServerError) as info:
+        client.images.generate("x")
+    assert info.value.idempotency_key == json.loads(json.dumps(script.keys[0]))
+
+
+# --- properties ---------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    header=st.one_of(st.none(), st.text(max_size=40)),
+    millis=st.one_of(st.none(), st.text(max_size=12)),
+    body=st.one_of(st.none(), st.binary(max_size=60)),
+)
+def test_parse_retry_after_never_raises_and_is_never_negative(
+    header: str | None, millis: str | None, body: bytes | None
+) -> None:
+    headers = {}
+    if header is not None:
+        headers["Retry-After"] = header
+    if millis is not None:
+        headers["retry-after-ms"] = millis
+    value = parse_retry_after(headers, body)
+    assert value is None or value >= 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(seconds=st.integers(min_value=0, max_value=10**6))
+def test_delta_seconds_round_trip(seconds: int) -> None:
+    assert parse_retry_after({"Retry-After": str(seconds)}, None) == seconds

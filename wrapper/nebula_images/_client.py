@@ -1,0 +1,1145 @@
+"""Client and AsyncClient: composition over the generated client.
+
+The generated ``generate_image`` / ``list_models`` functions do the HTTP calls; this
+layer checks arguments against the per-model table, configures the httpx client
+(auth scoped to the base URL, per-attempt timeouts, a capped and memory-lean body
+read), retries through tenacity without ever billing twice, and turns every answer,
+documented or not, into a typed result or one of the errors of ``_errors``.
+Shared logic lives in ``_BaseClient``; only I/O differs between the two clients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, cast
+
+import attrs
+import httpx
+import tenacity
+
+from nebula_images_api.api.images import generate_image
+from nebula_images_api.api.models import list_models
+from nebula_images_api.client import AuthenticatedClient
+from nebula_images_api.models import (
+    Error,
+    FluxFillRequest,
+    FluxSchnellRequest,
+    ImageGenerationResponse,
+    ModelListResponse,
+    OtherModelRequest,
+    SDXLRequest,
+    SeedreamRequest,
+)
+from nebula_images_api.types import Response, Unset
+
+from ._auth import BearerAuth, redact
+from ._config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_WAIT,
+    ENV_API_KEY,
+    Hook,
+    Settings,
+    TimeoutArg,
+    attempt_timeout,
+    call_timeout,
+    resolve_api_key,
+    resolve_settings,
+    seconds,
+)
+from ._encoding import ImageInput, decode_base64_strict, sniff_format
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    GenerationFailedError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    UnprocessableEntityError,
+    ValidationError,
+)
+from ._hooks import RequestEvent
+from ._images import GenerationResult, Image, ModelInfo
+from ._limits import AsyncRateLimiter, RateLimiter
+from ._logging import configure_from_env, logger
+from ._models_table import DEFAULT_MODEL, ModelRules, rules_for
+from ._retry import (
+    Budget,
+    Failure,
+    RetryPolicy,
+    default_backoff,
+    mark,
+    parse_retry_after,
+    status_failure,
+)
+from ._transport import ATTEMPT, AttemptContext, BodyTooLargeError, install
+from ._validation import PreparedBody, check_idempotency_key, prepare_body
+
+if TYPE_CHECKING:
+    from ._batch import BatchError, BatchProgress, BatchSkipped
+
+__all__ = ["AsyncClient", "Client"]
+
+Operation = Literal["generate", "list_models"]
+RequestBody = (
+    FluxFillRequest | FluxSchnellRequest | OtherModelRequest | SDXLRequest | SeedreamRequest
+)
+_REQUEST_MODELS: Mapping[str, Any] = {
+    "SDXLRequest": SDXLRequest,
+    "FluxSchnellRequest": FluxSchnellRequest,
+    "SeedreamRequest": SeedreamRequest,
+    "FluxFillRequest": FluxFillRequest,
+    "OtherModelRequest": OtherModelRequest,
+}
+# AuthenticatedClient prints its token in its repr; the real key lives in BearerAuth,
+# so the generated client only ever holds this placeholder.
+_TOKEN_PLACEHOLDER = "set-by-nebula_images-auth"  # noqa: S105 (not a secret)
+_STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    413: BadRequestError,
+    415: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_STATUS_ADVICE: Mapping[int, str] = {
+    401: f"check the key in {ENV_API_KEY} (or api_key=)",
+    403: "check the account's credit and permissions",
+    404: "see client.models.list() for the model ids served",
+    429: "slow down, or pass rate_limit= to the client",
+}
+_USER_AGENT = "nebula-images/0.1.0 (python-httpx)"
+_DEFAULT_HTTP_TIMEOUT = httpx.Timeout(
+    connect=DEFAULT_CONNECT_TIMEOUT, read=180.0, write=60.0, pool=30.0
+)
+
+
+def _opt(value: Any) -> Any:
+    return None if isinstance(value, Unset) else value
+
+
+@attrs.define
+class _Call:
+    """The state of one logical call across its attempts."""
+
+    operation: Operation
+    budget: Budget
+    retry_ambiguous: bool
+    idempotency_key: str | None = None
+    prepared: PreparedBody | None = None
+    body: RequestBody | None = None
+    timeout: httpx.Timeout | None = None
+    attempts: int = 0
+    last_request_id: str | None = None
+
+    @property
+    def rules(self) -> ModelRules:
+        return self.prepared.rules if self.prepared else rules_for(DEFAULT_MODEL)
+
+
+class _BaseClient:
+    """Everything of a client that does no I/O."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        timeout: TimeoutArg,
+        max_retries: int,
+        deadline: float | timedelta | None,
+        retry_ambiguous: bool,
+        rate_limit: float | None,
+        max_retry_wait: float | timedelta,
+        max_response_bytes: int,
+        on_request: Hook | None,
+        on_retry: Hook | None,
+        on_response: Hook | None,
+    ) -> None:
+        configure_from_env()
+        self._settings: Settings = resolve_settings(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_ambiguous=retry_ambiguous,
+            rate_limit=rate_limit,
+            max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
+            on_request=on_request,
+            on_retry=on_retry,
+            on_response=on_response,
+        )
+        self._auth = BearerAuth(resolve_api_key(api_key), self._settings.base_url)
+        # Time sources, replaceable in tests so waits are measured without sleeping.
+        self._clock: Callable[[], float] = time.monotonic
+        self._wallclock: Callable[[], float] = time.time
+        self._backoff = default_backoff()
+        self._closed = False
+
+    # -- public read-only settings -------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL; the key is sent nowhere else."""
+        return self._settings.base_url
+
+    @property
+    def max_retries(self) -> int:
+        """Retries allowed per call."""
+        return self._settings.max_retries
+
+    @property
+    def rate_limit(self) -> float | None:
+        """Client-side requests per minute, or None."""
+        return self._settings.rate_limit
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._settings.base_url!r}, "
+            f"max_retries={self._settings.max_retries}, api_key=[redacted])"
+        )
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            f"{type(self).__name__} cannot be pickled: it holds the API key and open "
+            "connections; create a new client in the other process"
+        )
+
+    def __getstate__(self) -> NoReturn:
+        self.__reduce__()
+
+    # -- preparing calls -----------------------------------------------------------
+
+    def _budget(self, deadline: float | timedelta | None) -> Budget:
+        limit = seconds(deadline, "deadline") if deadline is not None else self._settings.deadline
+        return Budget(limit, self._clock)
+
+    def _prepare_generation(
+        self,
+        prompt: str,
+        *,
+        model: str | None,
+        options: dict[str, Any],
+        image: ImageInput | None,
+        mask: ImageInput | None,
+        idempotency_key: str | None,
+        timeout: TimeoutArg,
+        deadline: float | timedelta | None,
+        retry_ambiguous: bool | None,
+    ) -> _Call:
+        prepared = prepare_body(
+            prompt=prompt,
+            model=model if model is not None else DEFAULT_MODEL,
+            options=options,
+            image=image,
+            mask=mask,
+        )
+        key = (
+            check_idempotency_key(idempotency_key)
+            if idempotency_key is not None
+            else str(uuid.uuid4())
+        )
+        body = _REQUEST_MODELS[prepared.rules.schema].from_dict(prepared.body)
+        return _Call(
+            operation="generate",
+            budget=self._budget(deadline),
+            retry_ambiguous=self._settings.retry_ambiguous
+            if retry_ambiguous is None
+            else bool(retry_ambiguous),
+            idempotency_key=key,
+            prepared=prepared,
+            body=body,
+            timeout=call_timeout(timeout) or self._settings.timeout,
+        )
+
+    def _prepare_list(self) -> _Call:
+        # GET /serverless/models is idempotent and free: every failure class retries.
+        return _Call(
+            operation="list_models",
+            budget=self._budget(None),
+            retry_ambiguous=True,
+            timeout=self._settings.timeout or httpx.Timeout(30.0, connect=DEFAULT_CONNECT_TIMEOUT),
+        )
+
+    def _attempt_context(self, call: _Call) -> AttemptContext:
+        remaining = call.budget.remaining()
+        deadline_at = None if remaining is None else time.monotonic() + remaining
+        return AttemptContext(
+            timeout=attempt_timeout(call.timeout, call.rules.timeout_seconds, remaining),
+            deadline=deadline_at,
+            max_body=self._settings.max_response_bytes,
+            extract_images=call.operation == "generate",
+        )
+
+    def _policy(self, call: _Call) -> RetryPolicy:
+        def notify(error: APIError, attempt: int, wait: float) -> None:
+            logger.info(
+                "%s attempt %d failed (%s); retrying in %.2f s (idempotency_key=%s)",
+                call.operation,
+                attempt,
+                type(error).__name__,
+                wait,
+                call.idempotency_key,
+            )
+            self._emit(
+                self._settings.on_retry,
+                RequestEvent(
+                    operation=call.operation,
+                    attempt=attempt,
+                    idempotency_key=call.idempotency_key,
+                    request_id=error.request_id,
+                    status=getattr(error, "status", None),
+                    elapsed=call.budget.elapsed(),
+                    wait=wait,
+                    error=error,
+                ),
+            )
+
+        return RetryPolicy(
+            max_retries=self._settings.max_retries,
+            retry_ambiguous=call.retry_ambiguous,
+            max_retry_wait=self._settings.max_retry_wait,
+            budget=call.budget,
+            backoff=self._backoff,
+            on_retry=notify,
+        )
+
+    # -- hooks and logging -----------------------------------------------------------
+
+    @staticmethod
+    def _emit(hook: Hook | None, event: RequestEvent) -> None:
+        # A failing observability hook must not change what a call does (for example
+        # lose a result that was already billed), so its error is logged, not raised.
+        if hook is not None:
+            try:
+                hook(event)
+            except Exception:
+                logger.exception("a nebula_images hook raised; the call goes on")
+
+    def _before_attempt(self, call: _Call) -> None:
+        call.attempts += 1
+        logger.debug(
+            "%s attempt %d (idempotency_key=%s)",
+            call.operation,
+            call.attempts,
+            call.idempotency_key,
+        )
+        self._emit(
+            self._settings.on_request,
+            RequestEvent(
+                operation=call.operation,
+                attempt=call.attempts,
+                idempotency_key=call.idempotency_key,
+            ),
+        )
+
+    def _after_attempt(
+        self,
+        call: _Call,
+        started: float,
+        status: int | None,
+        request_id: str | None,
+        error: APIError | None,
+    ) -> None:
+        elapsed = self._clock() - started
+        call.last_request_id = request_id or call.last_request_id
+        logger.info(
+            "%s attempt %d -> %s in %.3f s (request_id=%s, idempotency_key=%s)",
+            call.operation,
+            call.attempts,
+            status if status is not None else type(error).__name__,
+            elapsed,
+            request_id,
+            call.idempotency_key,
+        )
+        self._emit(
+            self._settings.on_response,
+            RequestEvent(
+                operation=call.operation,
+                attempt=call.attempts,
+                idempotency_key=call.idempotency_key,
+                request_id=request_id,
+                status=status,
+                elapsed=elapsed,
+                error=error,
+            ),
+        )
+
+    @staticmethod
+    def _log_request(request: httpx.Request) -> None:
+        if logger.isEnabledFor(10):
+            logger.debug(
+                "HTTP %s %s headers=%s", request.method, request.url, redact(request.headers)
+            )
+
+    def _deadline_check(self, call: _Call) -> float | None:
+        remaining = call.budget.remaining()
+        if remaining is not None and remaining <= 0:
+            raise call.budget.expired_error(
+                attempts=call.attempts, idempotency_key=call.idempotency_key
+            )
+        return remaining
+
+    def _limiter_timeout(self, call: _Call, per_minute: float) -> APITimeoutError:
+        error = APITimeoutError(
+            f"the client-side rate_limit ({per_minute:g}/min) would delay this request past "
+            "the call's deadline; raise deadline= or rate_limit=",
+            idempotency_key=call.idempotency_key,
+            attempts=call.attempts,
+        )
+        return cast(APITimeoutError, mark(error, Failure.FINAL))
+
+    # -- turning answers into results or errors --------------------------------------
+
+    def _error_from_exception(
+        self, call: _Call, exc: BaseException, ctx: AttemptContext
+    ) -> APIError:
+        """A typed error for an exception raised while sending or parsing."""
+        key = call.idempotency_key
+        generation = call.operation == "generate"
+        request_id = ctx.headers.get("x-request-id") if ctx.headers is not None else None
+        error: APIError
+        if isinstance(exc, BodyTooLargeError):
+            error = ResponseValidationError(
+                f"the response body is larger than max_response_bytes={exc.limit}; "
+                "raise max_response_bytes= on the client",
+                request_id=request_id,
+                idempotency_key=key,
+                may_have_been_billed=generation,
+            )
+            return mark(error, Failure.FINAL)
+        if isinstance(exc, httpx.TimeoutException):
+            started = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            error = APITimeoutError(
+                f"{type(exc).__name__}: no answer in time ({exc or 'timed out'}); "
+                "raise timeout= or deadline= if the model needs longer",
+                request_id=request_id,
+                idempotency_key=key,
+                may_have_been_billed=generation and started,
+            )
+            return mark(error, Failure.AMBIGUOUS if started else Failure.NEVER_STARTED)
+        if isinstance(exc, httpx.ConnectError):
+            error = APIConnectionError(
+                f"could not connect to {self._settings.base_url} ({self._auth.redact(str(exc))}); "
+                "check the network and NEBULA_BASE_URL",
+                idempotency_key=key,
+            )
+            return mark(error, Failure.NEVER_STARTED)
+        if isinstance(exc, httpx.HTTPError):
+            when = "while reading the answer" if ctx.status is not None else "after sending"
+            error = APIConnectionError(
+                f"the connection failed {when} ({type(exc).__name__}: "
+                f"{self._auth.redact(str(exc))})",
+                request_id=request_id,
+                idempotency_key=key,
+                may_have_been_billed=generation,
+            )
+            return mark(error, Failure.AMBIGUOUS)
+        # ValueError/KeyError/TypeError from the generated parser: a body off contract.
+        if ctx.status is not None and ctx.status != 200:
+            return self._status_error(
+                call, ctx.status, ctx.headers or httpx.Headers(), ctx.body, None
+            )
+        if (
+            ctx.status == 200
+            and (failed := self._failed_body(call, ctx.body, request_id)) is not None
+        ):
+            return failed
+        error = ResponseValidationError(
+            f"the response does not match the API's contract ({type(exc).__name__}: "
+            f"{self._auth.redact(str(exc))[:200]})",
+            request_id=request_id,
+            idempotency_key=key,
+            may_have_been_billed=generation,
+        )
+        return mark(error, Failure.AMBIGUOUS)
+
+    def _failed(self, call: _Call, message: object, body: Any, request_id: str | None) -> APIError:
+        """The error of a 200 whose body says ``"status": "failed"``."""
+        text = self._auth.redact(str(message or "the server reported a failure"))
+        error = GenerationFailedError(
+            f"{text} (a 200 answer with status 'failed')",
+            status=200,
+            body=json.loads(self._auth.redact(json.dumps(body))),
+            request_id=request_id,
+            idempotency_key=call.idempotency_key,
+        )
+        return mark(error, Failure.FINAL)
+
+    def _failed_body(self, call: _Call, body: bytes, request_id: str | None) -> APIError | None:
+        """The error of an off-contract 200 body that still says ``"status": "failed"``."""
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None
+        if isinstance(parsed, dict) and parsed.get("status") == "failed":
+            return self._failed(call, parsed.get("message"), parsed, request_id)
+        return None
+
+    def _status_error(
+        self,
+        call: _Call,
+        status: int,
+        headers: Mapping[str, str],
+        content: bytes,
+        parsed: Error | None,
+    ) -> APIError:
+        """The typed error of an error status, documented or not."""
+        body: Any = None
+        message = ""
+        if isinstance(parsed, Error):
+            message = parsed.message
+            body = parsed.to_dict()
+        else:
+            try:
+                body = json.loads(content) if content else None
+            except ValueError:
+                body = content[:500].decode("utf-8", "replace")
+            if isinstance(body, dict) and isinstance(body.get("message"), str):
+                message = body["message"]
+            elif isinstance(body, str):
+                message = body.strip()[:200]
+        message = self._auth.redact(message or httpx.codes.get_reason_phrase(status) or "error")
+        if isinstance(body, str | dict):
+            body = json.loads(self._auth.redact(json.dumps(body)))
+        retry_after = parse_retry_after(headers, content, now=self._wallclock)
+        failure = status_failure(status, retry_after)
+        cls = _STATUS_ERRORS.get(status) or (
+            InternalServerError if status >= 500 else APIStatusError
+        )
+        advice = _STATUS_ADVICE.get(status)
+        if advice:
+            message = f"{message.rstrip('.')}; {advice}"
+        error = cls(
+            message,
+            status=status,
+            body=body,
+            request_id=headers.get("x-request-id"),
+            idempotency_key=call.idempotency_key,
+            may_have_been_billed=call.operation == "generate" and failure is Failure.AMBIGUOUS,
+            retry_after=retry_after,
+        )
+        return mark(error, failure)
+
+    def _interpret(
+        self, call: _Call, response: Response[Any], ctx: AttemptContext, started: float
+    ) -> GenerationResult | list[ModelInfo]:
+        status = int(response.status_code)
+        request_id = response.headers.get("x-request-id")
+        parsed = response.parsed
+        if status != 200:
+            raise self._status_error(
+                call,
+                status,
+                response.headers,
+                response.content,
+                parsed if isinstance(parsed, Error) else None,
+            )
+        if call.operation == "list_models":
+            if not isinstance(parsed, ModelListResponse):
+                raise self._error_from_exception(call, ValueError("unexpected body"), ctx)
+            if parsed.status == "failed":
+                raise self._failed(call, parsed.message, parsed.to_dict(), request_id)
+            return [
+                ModelInfo(
+                    name=m.model_name,
+                    type=m.model_type,
+                    alias=_opt(m.model_alias),
+                    description=_opt(m.description),
+                    price=_opt(m.price),
+                    context_length=_opt(m.context_length),
+                    max_completion_tokens=_opt(m.max_completion_tokens),
+                    huggingface_url=_opt(m.huggingface_url),
+                )
+                for m in parsed.data.models
+            ]
+        if not isinstance(parsed, ImageGenerationResponse):
+            raise self._error_from_exception(call, ValueError("unexpected body"), ctx)
+        if parsed.status == "failed":
+            body = {"model": parsed.model, "message": parsed.message, "status": "failed"}
+            raise self._failed(call, parsed.message, body, request_id)
+        return self._generation_result(call, parsed, ctx, request_id)
+
+    def _generation_result(
+        self,
+        call: _Call,
+        parsed: ImageGenerationResponse,
+        ctx: AttemptContext,
+        request_id: str | None,
+    ) -> GenerationResult:
+        def invalid(problem: str) -> ResponseValidationError:
+            error = ResponseValidationError(
+                f"{problem}; the answer is not usable",
+                request_id=request_id,
+                idempotency_key=call.idempotency_key,
+                may_have_been_billed=True,
+            )
+            return cast(ResponseValidationError, mark(error, Failure.AMBIGUOUS))
+
+        if not parsed.data:
+            raise invalid("the answer has no images")
+        images: list[Image] = []
+        decoded_list = ctx.images
+        ctx.images = None
+        for position, item in enumerate(parsed.data):
+            decoded: bytes | ValueError
+            if decoded_list is not None:
+                decoded = (
+                    decoded_list[position]
+                    if position < len(decoded_list)
+                    else ValueError("missing")
+                )
+            else:
+                try:
+                    decoded = decode_base64_strict(item.b64_json)
+                except ValueError as exc:
+                    decoded = exc
+            item.b64_json = ""  # drop the base64 text as soon as it is decoded
+            if isinstance(decoded, ValueError):
+                raise invalid(f"image {item.index}: b64_json is not valid base64 ({decoded})")
+            fmt = sniff_format(decoded)
+            if fmt is None:
+                raise invalid(
+                    f"image {item.index}: the decoded bytes are not a PNG, JPEG or WebP file"
+                )
+            seed = _opt(item.seed)
+            images.append(
+                Image(
+                    data=decoded,
+                    format=fmt,
+                    index=item.index,
+                    inference_seconds=float(item.timings.inference),
+                    seed=seed
+                    if seed is not None
+                    else call.prepared.parameters.get("seed")
+                    if call.prepared
+                    else None,
+                    request_id=request_id,
+                    idempotency_key=call.idempotency_key,
+                )
+            )
+        assert call.idempotency_key is not None and call.prepared is not None
+        return GenerationResult(
+            images=tuple(sorted(images, key=lambda image: image.index)),
+            model=parsed.model,
+            request_id=request_id,
+            idempotency_key=call.idempotency_key,
+            retries=call.attempts - 1,
+            parameters=dict(call.prepared.parameters),
+            message=parsed.message,
+            elapsed_seconds=call.budget.elapsed(),
+        )
+
+    def _raise_final(self, call: _Call, policy: RetryPolicy, error: APIError) -> NoReturn:
+        final = policy.finish(error, call.attempts)
+        if final is error:
+            raise error
+        raise final from error
+
+
+_CALL_PARAMS = (
+    "negative_prompt",
+    "num_steps",
+    "guidance_scale",
+    "width",
+    "height",
+    "seed",
+)
+
+
+_ARGS_DOC = """
+    Args:
+        api_key: the API key; default the environment variable NEBULA_API_KEY.
+            Kept out of every repr, log line and error; sent only under base_url.
+        base_url: default NEBULA_BASE_URL, else https://api.nebulablock.com/api/v1.
+        timeout: per attempt: seconds or an httpx.Timeout. Default: connect 10 s,
+            read the model's time from the per-model table (60-180 s).
+        max_retries: retries per call (default 2) of failures that are safe to retry.
+        http_client: an httpx client to send with (proxies, transport, limits). Its
+            base URL, auth and transport are configured for this API; it is not
+            closed by close().
+        deadline: seconds for a whole call, retries and waits included.
+        retry_ambiguous: also retry failures after which a generation may have run
+            (read timeout, dropped connection, 500/502/504); safe when the server
+            honours Idempotency-Key. GET /serverless/models always retries them.
+        rate_limit: client-side requests per minute, shared by all threads/tasks.
+        max_retry_wait: the longest server-requested wait honoured (default 60 s);
+            a longer one fails at once with RateLimitError carrying retry_after.
+        max_response_bytes: cap on a response body (default 256 MiB).
+        on_request, on_retry, on_response: hooks called with a RequestEvent;
+            an exception in a hook is logged and ignored.
+"""
+
+
+class Client(_BaseClient):
+    """Synchronous client: ``with Client() as client: client.images.generate("...")``."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutArg = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        deadline: float | timedelta | None = None,
+        retry_ambiguous: bool = False,
+        rate_limit: float | None = None,
+        max_retry_wait: float | timedelta = DEFAULT_MAX_RETRY_WAIT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        on_request: Hook | None = None,
+        on_retry: Hook | None = None,
+        on_response: Hook | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_ambiguous=retry_ambiguous,
+            rate_limit=rate_limit,
+            max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
+            on_request=on_request,
+            on_retry=on_retry,
+            on_response=on_response,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ValidationError(
+                "http_client",
+                f"expected an httpx.Client, got {type(http_client).__name__}",
+                "pass httpx.Client(...) (use AsyncClient for an httpx.AsyncClient)",
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
+        )
+        self._http.base_url = httpx.URL(self._settings.base_url)
+        self._http.auth = self._auth
+        hooks = self._http.event_hooks
+        hooks["request"] = [*hooks.get("request", []), self._log_request]
+        self._http.event_hooks = hooks
+        install(self._http, self._settings.max_response_bytes)
+        self._api = AuthenticatedClient(
+            base_url=self._settings.base_url, token=_TOKEN_PLACEHOLDER
+        ).set_httpx_client(self._http)
+        self._sleep: Callable[[float], None] = time.sleep
+        self._limiter = (
+            RateLimiter(
+                self._settings.rate_limit,
+                clock=lambda: self._clock(),
+                sleep=lambda wait: self._sleep(wait),
+            )
+            if self._settings.rate_limit
+            else None
+        )
+        self.images = Images(self)
+        self.models = Models(self)
+
+    def close(self) -> None:
+        """Close the connections (a caller's own http_client is left open)."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_http:
+                self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _attempt(self, call: _Call) -> GenerationResult | list[ModelInfo]:
+        remaining = self._deadline_check(call)
+        # The limiter comes first so that on_request fires when the request really goes.
+        if self._limiter is not None:
+            if self._limiter.acquire(remaining) is None:
+                raise self._limiter_timeout(call, self._limiter.per_minute)
+            self._deadline_check(call)
+        self._before_attempt(call)
+        ctx = self._attempt_context(call)
+        started = self._clock()
+        token = ATTEMPT.set(ctx)
+        try:
+            try:
+                response: Response[Any]
+                if call.operation == "generate":
+                    assert call.body is not None
+                    response = generate_image.sync_detailed(
+                        client=self._api,
+                        body=call.body,
+                        idempotency_key=cast(str, call.idempotency_key),
+                    )
+                else:
+                    response = list_models.sync_detailed(client=self._api)
+            except (httpx.HTTPError, BodyTooLargeError, ValueError, KeyError, TypeError) as exc:
+                error = self._error_from_exception(call, exc, ctx)
+                self._after_attempt(call, started, ctx.status, error.request_id, error)
+                raise error from exc
+        finally:
+            ATTEMPT.reset(token)
+        try:
+            result = self._interpret(call, response, ctx, started)
+        except APIError as error:
+            self._after_attempt(call, started, int(response.status_code), error.request_id, error)
+            raise
+        self._after_attempt(call, started, 200, response.headers.get("x-request-id"), None)
+        return result
+
+    def _run(self, call: _Call) -> GenerationResult | list[ModelInfo]:
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+        policy = self._policy(call)
+        retrying = tenacity.Retrying(
+            retry=policy.retry,
+            wait=policy.wait,
+            stop=policy.stop,
+            sleep=lambda wait: self._sleep(wait),
+            before_sleep=policy.before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, call)
+        except APIError as error:
+            self._raise_final(call, policy, error)
+
+
+class AsyncClient(_BaseClient):
+    """Asynchronous client: ``async with AsyncClient() as c: await c.images.generate("...")``."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutArg = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        deadline: float | timedelta | None = None,
+        retry_ambiguous: bool = False,
+        rate_limit: float | None = None,
+        max_retry_wait: float | timedelta = DEFAULT_MAX_RETRY_WAIT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        on_request: Hook | None = None,
+        on_retry: Hook | None = None,
+        on_response: Hook | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            retry_ambiguous=retry_ambiguous,
+            rate_limit=rate_limit,
+            max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
+            on_request=on_request,
+            on_retry=on_retry,
+            on_response=on_response,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ValidationError(
+                "http_client",
+                f"expected an httpx.AsyncClient, got {type(http_client).__name__}",
+                "pass httpx.AsyncClient(...) (use Client for an httpx.Client)",
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
+        )
+        self._http.base_url = httpx.URL(self._settings.base_url)
+        self._http.auth = self._auth
+        hooks = self._http.event_hooks
+        hooks["request"] = [*hooks.get("request", []), self._alog_request]
+        self._http.event_hooks = hooks
+        install(self._http, self._settings.max_response_bytes)
+        self._api = AuthenticatedClient(
+            base_url=self._settings.base_url, token=_TOKEN_PLACEHOLDER
+        ).set_async_httpx_client(self._http)
+        import asyncio  # here, not at the top: the sync Client never needs asyncio
+
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._limiter = (
+            AsyncRateLimiter(self._settings.rate_limit) if self._settings.rate_limit else None
+        )
+        self.images = AsyncImages(self)
+        self.models = AsyncModels(self)
+
+    async def _alog_request(self, request: httpx.Request) -> None:
+        self._log_request(request)
+
+    async def close(self) -> None:
+        """Close the connections (a caller's own http_client is left open)."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_http:
+                await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _attempt(self, call: _Call) -> GenerationResult | list[ModelInfo]:
+        remaining = self._deadline_check(call)
+        # The limiter comes first so that on_request fires when the request really goes.
+        if self._limiter is not None:
+            if await self._limiter.acquire(remaining) is None:
+                raise self._limiter_timeout(call, self._limiter.per_minute)
+            remaining = self._deadline_check(call)
+        self._before_attempt(call)
+        ctx = self._attempt_context(call)
+        started = self._clock()
+        token = ATTEMPT.set(ctx)
+        try:
+            try:
+                # asyncio.timeout makes the deadline hard even for a drip-fed body.
+                async with _asyncio_timeout(remaining):
+                    response: Response[Any]
+                    if call.operation == "generate":
+                        assert call.body is not None
+                        response = await generate_image.asyncio_detailed(
+                            client=self._api,
+                            body=call.body,
+                            idempotency_key=cast(str, call.idempotency_key),
+                        )
+                    else:
+                        response = await list_models.asyncio_detailed(client=self._api)
+            except TimeoutError as exc:
+                converted: Exception = httpx.ReadTimeout("the call's deadline ran out")
+                if not ctx.sent:
+                    converted = httpx.PoolTimeout("the call's deadline ran out before sending")
+                error = self._error_from_exception(call, converted, ctx)
+                self._after_attempt(call, started, ctx.status, error.request_id, error)
+                raise error from exc
+            except (httpx.HTTPError, BodyTooLargeError, ValueError, KeyError, TypeError) as exc:
+                error = self._error_from_exception(call, exc, ctx)
+                self._after_attempt(call, started, ctx.status, error.request_id, error)
+                raise error from exc
+        finally:
+            ATTEMPT.reset(token)
+        try:
+            result = self._interpret(call, response, ctx, started)
+        except APIError as error:
+            self._after_attempt(call, started, int(response.status_code), error.request_id, error)
+            raise
+        self._after_attempt(call, started, 200, response.headers.get("x-request-id"), None)
+        return result
+
+    async def _run(self, call: _Call) -> GenerationResult | list[ModelInfo]:
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+        policy = self._policy(call)
+        retrying = tenacity.AsyncRetrying(
+            retry=policy.retry,
+            wait=policy.wait,
+            stop=policy.stop,
+            sleep=lambda wait: self._sleep(wait),
+            before_sleep=policy.before_sleep,
+            reraise=True,
+        )
+        try:
+            return cast(GenerationResult | list[ModelInfo], await retrying(self._attempt, call))
+        except APIError as error:
+            self._raise_final(call, policy, error)
+
+
+def _asyncio_timeout(seconds: float | None) -> Any:
+    import asyncio
+
+    return asyncio.timeout(seconds)
+
+
+# One argument list for both clients, appended so that help(Client) shows it.
+Client.__doc__ = f"{Client.__doc__}\n{_ARGS_DOC}"
+AsyncClient.__doc__ = f"{AsyncClient.__doc__}\n{_ARGS_DOC}"
+
+
+class Images:
+    """``client.images``: generation."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        negative_prompt: str | None = None,
+        num_steps: int | None = None,
+        guidance_scale: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int | None = None,
+        image: ImageInput | None = None,
+        mask: ImageInput | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutArg = None,
+        deadline: float | timedelta | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> GenerationResult:
+        """Generate images; ``model`` defaults to FLUX.1 schnell. Raises ValidationError
+        before sending when a parameter does not suit the model, APIError on failure."""
+        call = self._client._prepare_generation(
+            prompt,
+            model=model,
+            options={
+                "negative_prompt": negative_prompt,
+                "num_steps": num_steps,
+                "guidance_scale": guidance_scale,
+                "width": width,
+                "height": height,
+                "seed": seed,
+            },
+            image=image,
+            mask=mask,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            deadline=deadline,
+            retry_ambiguous=retry_ambiguous,
+        )
+        return cast(GenerationResult, self._client._run(call))
+
+    def generate_many(
+        self,
+        requests: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        fail_fast: bool = False,
+        output_dir: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+        **defaults: Any,
+    ) -> Iterator[GenerationResult | BatchError | BatchSkipped]:
+        """Generate one outcome per request on ``concurrency`` threads, in input order
+        (see ``nebula_images._batch``: partial failures, resume with ``output_dir``)."""
+        from ._batch import generate_many_sync
+
+        return generate_many_sync(
+            self._client,
+            requests,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            output_dir=output_dir,
+            on_progress=on_progress,
+            **defaults,
+        )
+
+
+class AsyncImages:
+    """``client.images`` of an AsyncClient: generation."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        negative_prompt: str | None = None,
+        num_steps: int | None = None,
+        guidance_scale: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int | None = None,
+        image: ImageInput | None = None,
+        mask: ImageInput | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutArg = None,  # noqa: ASYNC109 (per-attempt timeout, by design)
+        deadline: float | timedelta | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> GenerationResult:
+        """Generate images; ``model`` defaults to FLUX.1 schnell. Raises ValidationError
+        before sending when a parameter does not suit the model, APIError on failure."""
+        call = self._client._prepare_generation(
+            prompt,
+            model=model,
+            options={
+                "negative_prompt": negative_prompt,
+                "num_steps": num_steps,
+                "guidance_scale": guidance_scale,
+                "width": width,
+                "height": height,
+                "seed": seed,
+            },
+            image=image,
+            mask=mask,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            deadline=deadline,
+            retry_ambiguous=retry_ambiguous,
+        )
+        return cast(GenerationResult, await self._client._run(call))
+
+    def generate_many(
+        self,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 8,
+        fail_fast: bool = False,
+        output_dir: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+        **defaults: Any,
+    ) -> AsyncIterator[GenerationResult | BatchError | BatchSkipped]:
+        """``async for outcome in client.images.generate_many(...)``: one outcome per
+        request on ``concurrency`` tasks, in input order (see ``nebula_images._batch``)."""
+        from ._batch import generate_many_async
+
+        return generate_many_async(
+            self._client,
+            requests,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            output_dir=output_dir,
+            on_progress=on_progress,
+            **defaults,
+        )
+
+
+class Models:
+    """``client.models``: the serverless model catalogue."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self) -> list[ModelInfo]:
+        """Every serverless model (text ones too; see ``ModelInfo.is_image_model``)."""
+        return cast("list[ModelInfo]", self._client._run(self._client._prepare_list()))
+
+
+class AsyncModels:
+    """``client.models`` of an AsyncClient: the serverless model catalogue."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list(self) -> list[ModelInfo]:
+        """Every serverless model (text ones too; see ``ModelInfo.is_image_model``)."""
+        return cast("list[ModelInfo]", await self._client._run(self._client._prepare_list()))

@@ -1,0 +1,234 @@
+"""Retries that never bill twice: failure classes, Retry-After, backoff and the deadline.
+
+Failure classes (issue 5):
+
+* never started (connect refused/DNS, connect/pool timeout, 408, 429, 503): nothing
+  ran, so a retry is always safe;
+* ambiguous (sent, then read timeout, reset, 500/502/504, a truncated or unreadable
+  body): a generation may have run and been billed, so it is retried only with
+  ``retry_ambiguous=True`` (the same Idempotency-Key makes the server replay the
+  first result); the idempotent ``GET /serverless/models`` always retries;
+* final (other 4xx, a 200 with ``"status": "failed"``, a body over the cap): never.
+
+Backoff goes through **tenacity** rather than stamina (which wraps tenacity): its
+``Retrying``/``AsyncRetrying`` take a ``sleep`` callable, so tests drive the waits
+with a fake clock and measure them, a custom ``wait`` can return the server's
+Retry-After instead of the backoff, ``stop`` sees the chosen wait (to refuse one past
+the deadline) and the hooks are per client. Stamina's knobs are global (its testing
+switch and instrumentation hooks) and it cannot report the waits it takes.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import tenacity
+
+from ._errors import APIError, APITimeoutError, RateLimitError
+
+__all__ = ["Budget", "Failure", "RetryPolicy", "failure_of", "mark", "parse_retry_after"]
+
+
+class Failure(enum.Enum):
+    """How safe it is to repeat a failed attempt."""
+
+    NEVER_STARTED = "never started"
+    AMBIGUOUS = "ambiguous"
+    FINAL = "final"
+
+
+def mark(error: APIError, failure: Failure) -> APIError:
+    """Tag an error with its failure class."""
+    error._failure = failure  # type: ignore[attr-defined]
+    return error
+
+
+def failure_of(error: BaseException) -> Failure:
+    """The failure class of an error (FINAL when untagged)."""
+    failure = getattr(error, "_failure", Failure.FINAL)
+    return failure if isinstance(failure, Failure) else Failure.FINAL
+
+
+def status_failure(status: int, retry_after: float | None) -> Failure:
+    """The failure class of an HTTP error status."""
+    if status in (408, 429, 503):
+        # 503: the spec says "the request was not started", with or without Retry-After.
+        return Failure.NEVER_STARTED
+    if status >= 500 and status != 501:
+        return Failure.AMBIGUOUS
+    return Failure.FINAL
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def parse_retry_after(
+    headers: Mapping[str, str] | None,
+    body: bytes | None,
+    *,
+    now: Callable[[], float] = time.time,
+) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` (delta seconds or an
+    HTTP-date) or a JSON body's ``retry_after``, in that order; None when absent."""
+    if headers is not None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        millis = lowered.get("retry-after-ms")
+        if millis is not None and (value := _number(millis.strip())) is not None:
+            return value / 1000
+        header = lowered.get("retry-after")
+        if header is not None:
+            header = header.strip()
+            if (value := _number(header)) is not None:
+                return value
+            try:
+                when = parsedate_to_datetime(header)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                return max(when.timestamp() - now(), 0.0)
+    if body and body.lstrip().startswith(b"{"):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None
+        value_any: Any = parsed.get("retry_after") if isinstance(parsed, dict) else None
+        if isinstance(value_any, int | float) and not isinstance(value_any, bool):
+            return float(value_any) if math.isfinite(value_any) and value_any >= 0 else None
+    return None
+
+
+class Budget:
+    """The time budget of one call: the deadline, on an injectable monotonic clock."""
+
+    def __init__(self, deadline: float | None, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.started = clock()
+        self.deadline = deadline
+        self.ends_at = None if deadline is None else self.started + deadline
+
+    def remaining(self) -> float | None:
+        """Seconds left, or None without a deadline."""
+        return None if self.ends_at is None else self.ends_at - self.clock()
+
+    def elapsed(self) -> float:
+        """Seconds since the call started."""
+        return self.clock() - self.started
+
+    def expired_error(self, *, attempts: int, idempotency_key: str | None) -> APITimeoutError:
+        """The error for a call whose deadline ran out before an attempt could start."""
+        error = APITimeoutError(
+            f"the call's deadline of {self.deadline:g} s ran out after {attempts} attempt(s); "
+            "raise deadline= or try again later",
+            idempotency_key=idempotency_key,
+            attempts=attempts,
+        )
+        mark(error, Failure.FINAL)
+        return error
+
+
+class RetryPolicy:
+    """The retry decisions of one call, as tenacity ``retry``/``wait``/``stop`` callables."""
+
+    def __init__(
+        self,
+        *,
+        max_retries: int,
+        retry_ambiguous: bool,
+        max_retry_wait: float,
+        budget: Budget,
+        backoff: tenacity.wait.wait_base,
+        on_retry: Callable[[APIError, int, float], None],
+    ) -> None:
+        self.max_retries = max_retries
+        self.retry_ambiguous = retry_ambiguous
+        self.max_retry_wait = max_retry_wait
+        self.budget = budget
+        self.backoff = backoff
+        self.notify_retry = on_retry
+        self.refusal: tuple[str, float] | None = None
+        self.waits: list[float] = []
+
+    def _error(self, state: tenacity.RetryCallState) -> APIError | None:
+        outcome = state.outcome
+        if outcome is None or not outcome.failed:
+            return None
+        error = outcome.exception()
+        return error if isinstance(error, APIError) else None
+
+    def retry(self, state: tenacity.RetryCallState) -> bool:
+        error = self._error(state)
+        if error is None or state.attempt_number > self.max_retries:
+            return False
+        failure = failure_of(error)
+        return failure is Failure.NEVER_STARTED or (
+            failure is Failure.AMBIGUOUS and self.retry_ambiguous
+        )
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        error = self._error(state)
+        requested = error.retry_after if error is not None else None
+        chosen = requested if requested is not None else self.backoff(state)
+        remaining = self.budget.remaining()
+        if requested is not None and requested > self.max_retry_wait:
+            self.refusal = (f"more than max_retry_wait={self.max_retry_wait:g} s", requested)
+            return 0.0
+        if remaining is not None and chosen >= remaining:
+            what = "the server asked to wait" if requested is not None else "the next backoff is"
+            self.refusal = (
+                f"{what} {chosen:.3g} s, past the call's deadline ({max(remaining, 0):.3g} s left)",
+                chosen,
+            )
+            return 0.0
+        return chosen
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        return self.refusal is not None
+
+    def before_sleep(self, state: tenacity.RetryCallState) -> None:
+        error = self._error(state)
+        wait = state.upcoming_sleep
+        self.waits.append(wait)
+        if error is not None:
+            self.notify_retry(error, state.attempt_number, wait)
+
+    def finish(self, error: APIError, attempts: int) -> APIError:
+        """The error to raise once retrying stops, with the attempt count and any refusal."""
+        error.attempts = attempts
+        if self.refusal is None:
+            return error
+        reason, wait = self.refusal
+        if error.retry_after is not None:
+            # Fail at once with a rate-limit error that carries the wait asked for.
+            limited = RateLimitError(
+                f"{error.message}; not retried: the server asked to wait {wait:g} s, {reason}",
+                status=getattr(error, "status", 429),
+                body=getattr(error, "body", None),
+                request_id=error.request_id,
+                idempotency_key=error.idempotency_key,
+                may_have_been_billed=error.may_have_been_billed,
+                attempts=attempts,
+                retry_after=wait,
+            )
+            mark(limited, Failure.FINAL)
+            limited.__cause__ = error
+            return limited
+        error.message = f"{error.message}; not retried: {reason}"
+        return error
+
+
+def default_backoff(initial: float = 0.5, maximum: float = 8.0) -> tenacity.wait.wait_base:
+    """Exponential backoff with jitter: ~initial, 2x, 4x ... capped at ``maximum``."""
+    return tenacity.wait_exponential_jitter(
+        multiplier=initial, max=maximum, exp_base=2, jitter=initial
+    )

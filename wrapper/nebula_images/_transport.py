@@ -1,0 +1,236 @@
+"""A transport wrapper: per-attempt timeouts, a capped body read, and image decoding
+before the generated client parses the JSON.
+
+Why a transport: the generated ``sync_detailed`` reads the body and parses it with
+``response.json()``, which would hold the raw body, the parsed base64 strings and
+then the decoded bytes at once (~3.7x the image size). Here the body is read once
+into a buffer (capped), each ``b64_json`` string is decoded straight from that buffer
+and replaced by ``""``, and only the small remaining JSON goes on to the generated
+parser: peak ~2.3x. The decoded images travel back to the caller through a context
+variable (same thread for sync, same task for async), so concurrent calls never mix.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import attrs
+import httpx
+
+from ._encoding import decode_base64_strict
+
+__all__ = ["ATTEMPT", "AsyncCappedTransport", "AttemptContext", "CappedTransport", "install"]
+
+_B64_FIELD = re.compile(rb'"b64_json"\s*:\s*"')
+
+
+class BodyTooLargeError(Exception):
+    """The response body is larger than the configured cap (internal)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"response body larger than {limit} bytes")
+
+
+@attrs.define
+class AttemptContext:
+    """What one attempt asks of the transport, and what the transport saw."""
+
+    timeout: httpx.Timeout | None = None
+    deadline: float | None = None  # time.monotonic() value; reading stops there
+    max_body: int = 0
+    extract_images: bool = False
+    sent: bool = False
+    status: int | None = None
+    headers: httpx.Headers | None = None
+    body: bytes = b""
+    images: list[bytes | ValueError] | None = None
+
+
+ATTEMPT: contextvars.ContextVar[AttemptContext | None] = contextvars.ContextVar(
+    "nebula_images_attempt", default=None
+)
+
+
+class _BodyBuffer:
+    """Collects a body up to a cap, checking the deadline between chunks."""
+
+    def __init__(self, ctx: AttemptContext, request: httpx.Request, length: str | None) -> None:
+        self._ctx = ctx
+        self._request = request
+        # Growing a bytearray reallocates in place for large blocks (mremap), so
+        # the body is held once; a Content-Length over the cap fails before reading.
+        self._buffer = bytearray()
+        if length and length.isdigit() and ctx.max_body and int(length) > ctx.max_body:
+            raise BodyTooLargeError(ctx.max_body)
+
+    def feed(self, chunk: bytes) -> None:
+        ctx = self._ctx
+        if ctx.max_body and len(self._buffer) + len(chunk) > ctx.max_body:
+            raise BodyTooLargeError(ctx.max_body)
+        if ctx.deadline is not None and time.monotonic() > ctx.deadline:
+            raise httpx.ReadTimeout(
+                "the call's deadline ran out while reading", request=self._request
+            )
+        self._buffer += chunk
+
+    def finish(self, response: httpx.Response) -> httpx.Response:
+        ctx = self._ctx
+        body = self._buffer
+        self._buffer = bytearray()
+        content: bytes
+        if ctx.extract_images and response.status_code == 200:
+            content, ctx.images = _extract_images(body)
+        else:
+            content = bytes(body)
+        del body
+        ctx.status = response.status_code
+        ctx.headers = response.headers
+        ctx.body = content
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=content,
+            extensions=response.extensions,
+            request=self._request,
+        )
+
+
+def _extract_images(body: bytearray) -> tuple[bytes, list[bytes | ValueError]]:
+    """Decode every ``b64_json`` string in place of the JSON parser; return the JSON
+    with those strings emptied and the decoded images (or errors) in order."""
+    images: list[bytes | ValueError] = []
+    pieces: list[bytes] = []
+    view = memoryview(body)
+    position = 0
+    try:
+        for match in _B64_FIELD.finditer(body):
+            start = match.end()
+            end = body.find(b'"', start)
+            if end < 0:
+                break  # broken JSON: the parser will say so
+            pieces.append(bytes(view[position:start]))
+            text: bytes | memoryview = view[start:end]
+            if body.find(b"\\", start, end) >= 0:
+                # JSON escapes such as "\/" (rare): unescape this one string first.
+                text = bytes(text).replace(b"\\/", b"/")
+            try:
+                images.append(decode_base64_strict(text))
+            except ValueError as exc:
+                images.append(exc)
+            del text
+            position = end
+        pieces.append(bytes(view[position:]))
+    finally:
+        view.release()
+    return b"".join(pieces), images
+
+
+def _apply_timeout(request: httpx.Request, ctx: AttemptContext | None) -> None:
+    if ctx is not None:
+        ctx.sent = True
+        if ctx.timeout is not None:
+            request.extensions["timeout"] = ctx.timeout.as_dict()
+
+
+class CappedTransport(httpx.BaseTransport):
+    """Wraps a sync transport (see the module docstring)."""
+
+    def __init__(self, inner: httpx.BaseTransport, max_body: int) -> None:
+        self.inner = inner
+        self.max_body = max_body
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        ctx = ATTEMPT.get()
+        _apply_timeout(request, ctx)
+        response = self.inner.handle_request(request)
+        if ctx is None:
+            ctx = AttemptContext(max_body=self.max_body)
+        ctx.status, ctx.headers = response.status_code, response.headers
+        ctx.max_body = ctx.max_body or self.max_body
+        try:
+            buffer = _BodyBuffer(ctx, request, response.headers.get("content-length"))
+            for chunk in _iter_sync(response):
+                buffer.feed(chunk)
+        finally:
+            response.close()
+        return buffer.finish(response)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncCappedTransport(httpx.AsyncBaseTransport):
+    """Wraps an async transport (see the module docstring)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, max_body: int) -> None:
+        self.inner = inner
+        self.max_body = max_body
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        ctx = ATTEMPT.get()
+        _apply_timeout(request, ctx)
+        response = await self.inner.handle_async_request(request)
+        if ctx is None:
+            ctx = AttemptContext(max_body=self.max_body)
+        ctx.status, ctx.headers = response.status_code, response.headers
+        ctx.max_body = ctx.max_body or self.max_body
+        try:
+            buffer = _BodyBuffer(ctx, request, response.headers.get("content-length"))
+            async for chunk in _iter_async(response):
+                buffer.feed(chunk)
+        finally:
+            await response.aclose()
+        return buffer.finish(response)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _iter_sync(response: httpx.Response) -> Iterator[bytes]:
+    # iter_bytes undoes any Content-Encoding (gzip) and maps transport errors.
+    yield from response.iter_bytes()
+
+
+async def _iter_async(response: httpx.Response) -> AsyncIterator[bytes]:
+    async for chunk in response.aiter_bytes():
+        yield chunk
+
+
+def install(client: httpx.Client | httpx.AsyncClient, max_body: int) -> None:
+    """Wrap the transports of an httpx client (its default one and its proxy mounts).
+
+    httpx has no public hook to wrap a transport of an existing client, so this uses
+    the ``_transport``/``_mounts`` attributes of the pinned httpx 0.28; a client of
+    another shape is left as is and the wrapper falls back to the generated parser.
+    """
+    mounts: dict[Any, Any] | None = getattr(client, "_mounts", None)
+    if isinstance(client, httpx.AsyncClient):
+        inner_async = getattr(client, "_transport", None)
+        if isinstance(inner_async, httpx.AsyncBaseTransport) and not isinstance(
+            inner_async, AsyncCappedTransport
+        ):
+            client._transport = AsyncCappedTransport(inner_async, max_body)
+        for pattern, transport in (mounts or {}).items():
+            if isinstance(transport, httpx.AsyncBaseTransport) and not isinstance(
+                transport, AsyncCappedTransport
+            ):
+                mounts[pattern] = AsyncCappedTransport(transport, max_body)  # type: ignore[index]
+    else:
+        inner = getattr(client, "_transport", None)
+        if isinstance(inner, httpx.BaseTransport) and not isinstance(inner, CappedTransport):
+            client._transport = CappedTransport(inner, max_body)
+        for pattern, transport in (mounts or {}).items():
+            if isinstance(transport, httpx.BaseTransport) and not isinstance(
+                transport, CappedTransport
+            ):
+                mounts[pattern] = CappedTransport(transport, max_body)  # type: ignore[index]

@@ -1,0 +1,679 @@
+"""The ``nebula-images`` command line: generate, batch, models and mock.
+
+Exit codes scripts can rely on:
+
+====  ==========================================================
+0     success
+1     an API or connection error (or ``batch --fail-fast`` stopped)
+2     a usage error: a bad option or value, a missing/empty/malformed input file,
+      no API key
+3     ``batch`` finished but some items failed (the others are on disk)
+130   interrupted (Ctrl-C); finished images stay on disk
+====  ==========================================================
+
+Errors are one line on stderr, never a traceback and never the API key.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import attrs
+import click
+
+from ._batch import BatchError, BatchProgress, BatchSkipped, _atomic_write, generate_many_sync
+from ._errors import AuthenticationError, NebulaError, PermissionDeniedError, ValidationError
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["EXIT_API_ERROR", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "cli", "main"]
+
+EXIT_OK = 0
+EXIT_API_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+ENV_API_KEY = "NEBULA_API_KEY"
+ENV_BASE_URL = "NEBULA_BASE_URL"
+
+# Per-item keys a JSONL batch line may carry (model_name is the wire spelling of model).
+_ITEM_KEYS = frozenset(
+    {
+        "prompt",
+        "model",
+        "model_name",
+        "negative_prompt",
+        "num_steps",
+        "guidance_scale",
+        "width",
+        "height",
+        "seed",
+        "image",
+        "mask",
+        "idempotency_key",
+    }
+)
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+# --- errors: one line, exit code attached, key scrubbed ---
+
+
+class CLIError(click.ClickException):
+    """A failure reported as one ``error: ...`` line; exits 1."""
+
+    exit_code = EXIT_API_ERROR
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class CLIInputError(CLIError):
+    """Bad input or setup (a value out of range, an extra not installed); exits 2."""
+
+    exit_code = EXIT_USAGE
+
+
+@attrs.frozen
+class _Settings:
+    api_key: str | None = attrs.field(repr=False)
+    base_url: str | None
+    timeout: float | None
+    max_retries: int | None
+    rate_limit: float | None = None
+
+    def scrub(self, text: str) -> str:
+        """Text with the API key masked, should any layer ever echo it."""
+        if self.api_key and len(self.api_key) >= 4:
+            text = text.replace(self.api_key, "***")
+        return text
+
+    def client(self) -> Client:
+        if not self.api_key:
+            raise click.UsageError(
+                f"no API key: pass --api-key or set the environment variable {ENV_API_KEY}"
+            )
+        from ._client import Client
+
+        options: dict[str, Any] = {}
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        if self.max_retries is not None:
+            options["max_retries"] = self.max_retries
+        if self.rate_limit is not None:
+            options["rate_limit"] = self.rate_limit
+        return Client(api_key=self.api_key, base_url=self.base_url, **options)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines) or type(exc).__name__
+    return text
+
+
+class _Group(click.Group):
+    """Turns library errors into one-line CLI errors for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ValidationError as exc:  # caught before any request: the user's input
+            raise CLIInputError(_scrub(ctx, _one_line(exc))) from None
+        except NebulaError as exc:
+            raise CLIError(_scrub(ctx, _one_line(exc))) from None
+        except OSError as exc:
+            raise CLIError(_scrub(ctx, _one_line(exc))) from None
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            if os.environ.get("NEBULA_DEBUG"):
+                raise
+            message = (
+                f"unexpected {type(exc).__name__}: {_one_line(exc)} (NEBULA_DEBUG=1 shows more)"
+            )
+            raise CLIError(_scrub(ctx, message)) from None
+
+
+def _scrub(ctx: click.Context, text: str) -> str:
+    settings = ctx.find_object(_Settings)
+    return settings.scrub(text) if settings is not None else text
+
+
+# --- the group ---
+
+_EPILOG = """\b
+Examples:
+  export NEBULA_API_KEY=ak_...
+  nebula-images generate "a red fox in fresh snow" -o fox.png
+  nebula-images batch prompts.txt --out out/ --concurrency 8
+  nebula-images models
+  nebula-images mock --port 8080   # a local mock API for tests
+
+\b
+Exit codes: 0 ok, 1 API error, 2 usage error, 3 batch partly failed, 130 interrupted.
+"""
+
+
+@click.group(
+    cls=_Group,
+    epilog=_EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--api-key",
+    envvar=ENV_API_KEY,
+    show_envvar=True,
+    metavar="KEY",
+    help="API key (ak_...). Prefer the environment variable.",
+)
+@click.option(
+    "--base-url",
+    envvar=ENV_BASE_URL,
+    show_envvar=True,
+    metavar="URL",
+    help="API base URL, e.g. http://127.0.0.1:8080/api/v1 for the mock.",
+)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Read timeout (s).")
+@click.option("--max-retries", type=click.IntRange(min=0), help="Retries per call (default 2).")
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="N",
+    help="At most N requests per minute (your account tier's limit).",
+)
+@click.version_option(package_name="nebula-images", prog_name="nebula-images")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    api_key: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    max_retries: int | None,
+    rate_limit: float | None,
+) -> None:
+    """Generate images with NebulaBlock's serverless models."""
+    ctx.obj = _Settings(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        rate_limit=rate_limit,
+    )
+
+
+# Request parameters shared by generate and batch (for batch they are the defaults).
+def _request_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("-m", "--model", help="Model id (default: the client's default model)."),
+        click.option("--width", type=int, help="Width in pixels (multiple of 8)."),
+        click.option("--height", type=int, help="Height in pixels (multiple of 8)."),
+        click.option("--num-steps", type=int, help="Inference steps."),
+        click.option("--guidance-scale", type=float, help="How closely to follow the prompt."),
+        click.option("--negative-prompt", help="What to keep out of the image (SDXL)."),
+        click.option("--seed", type=int, help="Seed for a reproducible image (FLUX.1 schnell)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# --- generate ---
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  nebula-images generate "a lighthouse at dawn, oil painting" -o lighthouse.png
+  nebula-images generate "a red fox" -m black-forest-labs/FLUX.1-schnell --seed 42 --json
+  nebula-images generate "a small wooden boat" -m black-forest-labs/FLUX.1-Fill-dev \\
+      --image photo.png --mask mask.png -o boat.png
+"""
+)
+@click.argument("prompt")
+@_request_options
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Picture to inpaint (FLUX.1 Fill-dev).",
+)
+@click.option(
+    "--mask",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Inpainting mask: white is repainted.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the image (default: a name from the prompt).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
+@click.pass_obj
+def generate(
+    settings: _Settings,
+    /,
+    prompt: str,
+    image: Path | None,
+    mask: Path | None,
+    output: Path | None,
+    as_json: bool,
+    **request: Any,
+) -> None:
+    """Generate one image from PROMPT and write it to a file."""
+    params = _params(**request, image=image, mask=mask)
+    with settings.client() as client:
+        result = client.images.generate(prompt, **params)
+    target = output or Path(f"{_slug(prompt)}.{_extension(result.images[0].format)}")
+    paths = []
+    for position, picture in enumerate(result.images):
+        path = target if position == 0 else target.with_stem(f"{target.stem}-{position}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, picture.data)
+        paths.append(path)
+    if as_json:
+        meta = {
+            "files": [str(p) for p in paths],
+            "prompt": prompt,
+            "model": result.model,
+            "parameters": dict(result.parameters),
+            "seed": result.images[0].seed,
+            "request_id": result.request_id,
+            "idempotency_key": result.idempotency_key,
+            "retries": result.retries,
+            "images": [
+                {
+                    "file": str(path),
+                    "format": picture.format,
+                    "bytes": len(picture.data),
+                    "seed": picture.seed,
+                    "inference_seconds": picture.inference_seconds,
+                }
+                for path, picture in zip(paths, result.images, strict=True)
+            ],
+        }
+        click.echo(json.dumps(meta, indent=2, default=str))
+        return
+    first = result.images[0]
+    details = [result.model]
+    if first.seed is not None:
+        details.append(f"seed {first.seed}")
+    if first.inference_seconds is not None:
+        details.append(f"{first.inference_seconds:.1f} s inference")
+    if result.request_id:
+        details.append(f"request {result.request_id}")
+    click.echo(f"wrote {', '.join(map(str, paths))} ({', '.join(details)})")
+
+
+def _extension(image_format: str) -> str:
+    fmt = (image_format or "png").lower()
+    return "jpg" if fmt == "jpeg" else fmt
+
+
+def _slug(prompt: str) -> str:
+    return _SLUG.sub("-", prompt.lower()).strip("-")[:48].rstrip("-") or "image"
+
+
+# --- batch ---
+
+
+@attrs.frozen
+class _BatchFile:
+    """A prompts file: plain text (one prompt a line) or JSONL (one object a line)."""
+
+    path: Path
+    jsonl: bool
+    count: int
+
+    @classmethod
+    def check(cls, path: Path) -> _BatchFile:
+        """Read the file once, line by line, to count and validate it before any call."""
+        if not path.exists():
+            raise click.BadParameter(f"{path} does not exist", param_hint="FILE")
+        if not path.is_file():
+            raise click.BadParameter(f"{path} is not a file", param_hint="FILE")
+        jsonl = path.suffix.lower() in {".jsonl", ".ndjson"}
+        batch = cls(path=path, jsonl=jsonl, count=0)
+        count = sum(1 for _ in batch.items())
+        if count == 0:
+            raise click.BadParameter(
+                f"{path} has no prompts (blank lines and # comments are skipped)",
+                param_hint="FILE",
+            )
+        return attrs.evolve(batch, count=count)
+
+    def items(self) -> Iterator[Any]:
+        """The batch items, streamed; raises UsageError naming a malformed line."""
+        return (item for _, item in self.numbered_items())
+
+    def numbered_items(self) -> Iterator[tuple[int, Any]]:
+        """(line number, item) pairs, streamed."""
+        try:
+            with self.path.open(encoding="utf-8") as lines:
+                for number, line in enumerate(lines, start=1):
+                    text = line.strip()
+                    if not text or text.startswith("#"):
+                        continue
+                    yield number, (self._item(number, text) if self.jsonl else text)
+        except UnicodeDecodeError:
+            raise click.BadParameter(f"{self.path} is not UTF-8 text", param_hint="FILE") from None
+
+    def _item(self, number: int, text: str) -> dict[str, Any]:
+        where = f"{self.path}:{number}"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise click.UsageError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(value, dict):
+            raise click.UsageError(f"{where}: expected a JSON object with a 'prompt'")
+        unknown = sorted(set(value) - _ITEM_KEYS)
+        if unknown:
+            raise click.UsageError(
+                f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_ITEM_KEYS))}"
+            )
+        prompt = value.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise click.UsageError(f"{where}: 'prompt' must be a non-empty string")
+        for field in ("image", "mask"):
+            if isinstance(value.get(field), str):
+                # Paths in the file are relative to the file, not to the current directory.
+                value[field] = self.path.parent / value[field]
+        return value
+
+
+class _SizedItems:
+    """The file's items with a len(), so progress knows the total without loading them.
+
+    It remembers the line number of each item handed out until its outcome is reported
+    (outcomes come back in input order, so this queue stays as short as the window).
+    """
+
+    def __init__(self, batch: _BatchFile) -> None:
+        self._batch = batch
+        self._lines: collections.deque[int] = collections.deque()
+
+    def __len__(self) -> int:
+        return self._batch.count
+
+    def __iter__(self) -> Iterator[Any]:
+        for number, item in self._batch.numbered_items():
+            self._lines.append(number)
+            yield item
+
+    def line_of_next_outcome(self) -> int | None:
+        return self._lines.popleft() if self._lines else None
+
+
+@cli.command(
+    epilog="""\b
+FILE is plain text, one prompt a line, or JSONL (.jsonl), one object a line with a
+"prompt" and any per-item parameters, e.g.
+  {"prompt": "a red fox", "seed": 42, "width": 768}
+Blank lines and lines starting with # are skipped. Each item is written to DIR as
+000012.png plus 000012.json (its metadata) as soon as it finishes. Running the same
+command again skips what is done and regenerates what is missing; a rerun is never
+billed twice for an image (the same Idempotency-Key is sent).
+
+\b
+Examples:
+  nebula-images batch prompts.txt --out out/ --concurrency 8
+  nebula-images batch jobs.jsonl --out out/ -m black-forest-labs/FLUX.1-schnell
+"""
+)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory (created if missing).",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Generations in flight at once.",
+)
+@_request_options
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed item (exit 1).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr (default: when stderr is a terminal).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
+@click.pass_obj
+def batch(
+    settings: _Settings,
+    /,
+    file: Path,
+    out_dir: Path,
+    concurrency: int,
+    fail_fast: bool,
+    progress: bool | None,
+    as_json: bool,
+    **request: Any,
+) -> None:
+    """Generate an image for every prompt in FILE into DIR, resumably."""
+    batch_file = _BatchFile.check(file)
+    defaults = _params(**request)
+    with settings.client() as client, _ProgressView(batch_file.count, progress) as view:
+        items = _SizedItems(batch_file)
+        outcomes = generate_many_sync(
+            client,
+            items,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            output_dir=out_dir,
+            on_progress=view.update,
+            **defaults,
+        )
+        failed: list[BatchError] = []
+        done = skipped = 0
+        started = time.monotonic()
+        try:
+            for outcome in outcomes:
+                line = items.line_of_next_outcome()
+                if isinstance(outcome, BatchError):
+                    failed.append(outcome)
+                    where = f"item {outcome.index} ({file.name}:{line})"
+                    view.log(settings.scrub(f"{where}: {_one_line(outcome.exception)}"))
+                    if isinstance(outcome.exception, AuthenticationError | PermissionDeniedError):
+                        # Every other item would fail the same way: stop here.
+                        raise outcome.exception
+                elif isinstance(outcome, BatchSkipped):
+                    skipped += 1
+                else:
+                    done += 1
+        finally:
+            close = getattr(outcomes, "close", None)
+            if callable(close):
+                close()
+    elapsed = time.monotonic() - started
+    summary = {
+        "total": batch_file.count,
+        "done": done,
+        "skipped": skipped,
+        "failed": len(failed),
+        "failed_items": [f.index for f in failed],
+        "seconds": round(elapsed, 3),
+        "output_dir": str(out_dir),
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(
+            f"{done} generated, {skipped} already done, {len(failed)} failed "
+            f"in {elapsed:.1f} s -> {out_dir}"
+        )
+    if failed:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+class _ProgressView:
+    """A rich progress bar on stderr, or plain lines when it is off."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        self.total = total
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _ProgressView:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("batch", total=self.total, failed=0, rate="")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)
+
+    def update(self, snapshot: BatchProgress) -> None:
+        if self._bar is not None:
+            self._bar.update(
+                self._task,
+                completed=snapshot.finished,
+                failed=snapshot.failed,
+                rate=f"{snapshot.rate:.2f}/s",
+            )
+
+    def log(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False)
+        else:
+            click.echo(line, err=True)
+
+
+# --- models ---
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  nebula-images models
+  nebula-images models --type Image --json
+"""
+)
+@click.option("--type", "model_type", help="Only models of this type, e.g. Image.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_obj
+def models(settings: _Settings, model_type: str | None, as_json: bool) -> None:
+    """List the serverless models (image, text and others) with their prices."""
+    with settings.client() as client:
+        listed = client.models.list()
+    if model_type:
+        listed = [m for m in listed if m.type.lower() == model_type.lower()]
+    if as_json:
+        click.echo(json.dumps([attrs.asdict(m) for m in listed], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("model", no_wrap=True)  # ids stay whole, to copy into --model
+    table.add_column("alias")
+    table.add_column("type")
+    table.add_column("price (USD)", justify="right")
+    table.add_column("description", ratio=1)
+    for m in listed:
+        price = "" if m.price is None else f"{m.price:g}"
+        table.add_row(m.name, m.alias or "", m.type, price, m.description or "")
+    Console(width=max(100, _terminal_width())).print(table)
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 100
+
+
+# --- mock ---
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True},
+    epilog="""\b
+Other options go to the mock as they are (see `python -m nebula_images.testing -h`):
+--latency S, --rate-limit N, --inference-time-factor F, --keys K...
+
+\b
+Examples:
+  nebula-images mock --port 8080
+  NEBULA_BASE_URL=http://127.0.0.1:8080/api/v1 NEBULA_API_KEY=ak_mock_0123456789 \\
+      nebula-images generate "a red fox" -o fox.png
+""",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.argument("mock_args", nargs=-1, type=click.UNPROCESSED)
+def mock(port: int, host: str, mock_args: tuple[str, ...]) -> None:
+    """Serve the local mock API (needs the 'mock' extra) until Ctrl-C."""
+    try:
+        from .testing import __main__ as mock_main
+    except ImportError as exc:
+        raise CLIInputError(
+            f"the mock needs the 'mock' extra: pip install 'nebula-images[mock]' ({exc})"
+        ) from None
+    code = mock_main.main(["--port", str(port), "--host", host, *mock_args])
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+# --- entry point ---
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console script: run the CLI and exit with its code (130 on Ctrl-C)."""
+    try:
+        code = cli.main(args=argv, prog_name="nebula-images", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("interrupted: finished images are on disk; run again to resume", err=True)
+        code = EXIT_INTERRUPTED
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

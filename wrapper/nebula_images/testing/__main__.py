@@ -1,0 +1,131 @@
+"""``python -m nebula_images.testing``: serve the mock API until Ctrl-C (``make mock``)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+_DESCRIPTION = """\
+Serve the nebula-images mock API (the spec's two operations under --base-path, with
+real PNGs, a billing ledger and fault injection on /_mock/...).
+
+Auth: by default any key that starts with "ak_" is accepted (the vendor's key
+prefix); --keys K1 K2 accepts exactly those keys. The control path /_mock/...
+(faults, ledger, config, reset, stats) needs no key and answers loopback clients only.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the mock server."""
+    parser = argparse.ArgumentParser(
+        prog="python -m nebula_images.testing",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8080")),
+        help="TCP port (default: $PORT or 8080; 0 picks a free one)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--base-path", default="/api/v1", help="API base path (default /api/v1)")
+    parser.add_argument(
+        "--inference-time-factor",
+        type=float,
+        default=0.0,
+        help="scale the simulated per-model inference time (1 = real speed; default 0)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=None,
+        help="fixed seconds per generation, overriding the per-model time (benchmarks)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        help="requests per minute per key (tiers: 60, 300, 600, 1500, 3000; default off)",
+    )
+    parser.add_argument(
+        "--keys",
+        nargs="+",
+        default=None,
+        metavar="KEY",
+        help='accept exactly these API keys (default: any key starting with "ak_")',
+    )
+    parser.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="skip schema validation of request bodies (unreadable bodies still get 400)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the mock in the foreground; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        from ._config import MockConfig
+        from ._server import MockServer, MockServerError
+    except ImportError as exc:
+        print(f"the mock needs the mock extra: pip install 'nebula-images[mock]' ({exc})")
+        return 2
+    if not _is_loopback(args.host):
+        print(
+            f"warning: serving on {args.host}, reachable from other machines; "
+            "the /_mock control path still answers loopback clients only",
+            file=sys.stderr,
+        )
+    try:
+        config = MockConfig(
+            host=args.host,
+            port=args.port,
+            base_path=args.base_path,
+            api_keys=frozenset(args.keys) if args.keys else None,
+            inference_time_factor=args.inference_time_factor,
+            latency_seconds=args.latency,
+            rate_limit_per_minute=args.rate_limit,
+            validate=not args.no_validate,
+        )
+        server = MockServer(config).start()
+    except (ValueError, MockServerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    accepted = "any key starting with ak_" if args.keys is None else f"{len(args.keys)} key(s)"
+    print(f"nebula-images mock serving {server.base_url}", flush=True)
+    # With --keys the banner names no key: those are the user's secrets.
+    example_key = server.api_key if args.keys is None else "<one of your --keys>"
+    print(f"  accepts: {accepted}; example key: {example_key}")
+    print(f"  try: curl -X POST {server.base_url}/images/generation \\")
+    print(
+        f"         -H 'Authorization: Bearer {example_key}' -H 'Content-Type: application/json' \\"
+    )
+    print('         -d \'{"model_name": "black-forest-labs/FLUX.1-schnell", "prompt": "a fox"}\'')
+    print(f"  control: {server.url}/_mock/stats (faults, ledger, config, reset); Ctrl-C stops")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
