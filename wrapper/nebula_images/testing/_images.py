@@ -120,13 +120,18 @@ def render_png(
             draw.rectangle(box, fill=fill)
     picture = picture.resize((width, height), Image.Resampling.BILINEAR)
 
-    if inpaint is not None:
-        # White mask pixels are repainted with the generated picture, black ones kept.
+    if inpaint is None:
+        _write_caption(picture, prompt, seed)
+    else:
+        # White mask pixels are repainted with the generated picture, black ones kept;
+        # the caption goes inside the repainted box, clear of the input's own caption.
         original = inpaint.image.convert("RGB").resize((width, height))
         mask = inpaint.mask.convert("L").resize((width, height))
+        box = mask.getbbox() or (0, 0, width, height)
+        region = picture.crop(box)
+        _write_caption(region, prompt, seed)
+        picture.paste(region, box[:2])
         picture = Image.composite(picture, original, mask)
-
-    _write_caption(picture, prompt, seed)
     out = io.BytesIO()
     picture.save(out, format="PNG", compress_level=1)
     return out.getvalue()
