@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+# A shell starts background jobs (`make test &`, some CI runners) with SIGINT ignored,
+# and children inherit that: the Ctrl-C tests of the CLI and batch would then wait
+# forever. Tests spawn their subprocesses as from a terminal, with SIGINT live.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi.yaml"
