@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from nebula_images.testing import MockServer
 
 # A shell starts background jobs (`make test &`, some CI runners) with SIGINT ignored,
 # and children inherit that: the Ctrl-C tests of the CLI and batch would then wait
@@ -28,3 +33,17 @@ def load_spec() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
     return load_spec()
+
+
+@pytest.fixture
+def mock(nebula_mock: MockServer) -> MockServer:
+    """The session's mock server (the plugin's fixture), reset for this test."""
+    return nebula_mock
+
+
+@pytest.fixture
+def mock_http(mock: MockServer) -> Iterator[httpx.Client]:
+    """A bare httpx client on the mock's base URL with a valid key: tests of the mock."""
+    headers = {"Authorization": f"Bearer {mock.api_key}"}
+    with httpx.Client(base_url=mock.base_url, headers=headers, timeout=30) as client:
+        yield client

@@ -22,20 +22,6 @@ FILL = "black-forest-labs/FLUX.1-Fill-dev"
 SEEDREAM = "Bytedance-Seedream-3.0"
 
 
-@pytest.fixture(scope="module")
-def mock() -> Iterator[MockServer]:
-    with MockServer(MockConfig()) as server:
-        yield server
-
-
-@pytest.fixture
-def client(mock: MockServer) -> Iterator[httpx.Client]:
-    mock.reset(config=mock.initial_config)
-    headers = {"Authorization": f"Bearer {mock.api_key}"}
-    with httpx.Client(base_url=mock.base_url, headers=headers, timeout=30) as c:
-        yield c
-
-
 def png_b64(size: tuple[int, int], mode: str = "RGB", fmt: str = "PNG", colour: Any = 0) -> str:
     out = io.BytesIO()
     Image.new(mode, size, colour).save(out, format=fmt)
@@ -51,9 +37,9 @@ def decode_png(response: httpx.Response) -> Image.Image:
     return image
 
 
-def generate(client: httpx.Client, **fields: Any) -> httpx.Response:
+def generate(mock_http: httpx.Client, **fields: Any) -> httpx.Response:
     body = {"model_name": SCHNELL, "prompt": "a red fox", "width": 64, "height": 64, **fields}
-    return client.post("/images/generation", json=body)
+    return mock_http.post("/images/generation", json=body)
 
 
 def assert_error(response: httpx.Response, status: int, *words: str) -> str:
@@ -111,8 +97,8 @@ def test_reference_curl_request_corrected_decodes_to_png_of_requested_size(
 # -- success path ---------------------------------------------------------------------
 
 
-def test_success_body_has_the_spec_shape_and_request_id(client: httpx.Client) -> None:
-    response = generate(client, seed=42)
+def test_success_body_has_the_spec_shape_and_request_id(mock_http: httpx.Client) -> None:
+    response = generate(mock_http, seed=42)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-request-id"].startswith("req_")
@@ -128,28 +114,28 @@ def test_success_body_has_the_spec_shape_and_request_id(client: httpx.Client) ->
     ("model", "size"), [(SCHNELL, (1024, 1024)), (SDXL, (1024, 1024)), (SEEDREAM, (2048, 2048))]
 )
 def test_omitted_size_uses_the_spec_default(
-    client: httpx.Client, model: str, size: tuple[int, int]
+    mock_http: httpx.Client, model: str, size: tuple[int, int]
 ) -> None:
-    response = client.post("/images/generation", json={"model_name": model, "prompt": "x"})
+    response = mock_http.post("/images/generation", json={"model_name": model, "prompt": "x"})
     assert response.status_code == 200, response.text
     assert decode_png(response).size == size
 
 
-def test_non_square_size_is_exact(client: httpx.Client) -> None:
-    assert decode_png(generate(client, width=320, height=64)).size == (320, 64)
+def test_non_square_size_is_exact(mock_http: httpx.Client) -> None:
+    assert decode_png(generate(mock_http, width=320, height=64)).size == (320, 64)
 
 
-def test_same_inputs_give_the_same_png(client: httpx.Client) -> None:
-    first = generate(client, seed=7).json()["data"][0]["b64_json"]
-    second = generate(client, seed=7).json()["data"][0]["b64_json"]
+def test_same_inputs_give_the_same_png(mock_http: httpx.Client) -> None:
+    first = generate(mock_http, seed=7).json()["data"][0]["b64_json"]
+    second = generate(mock_http, seed=7).json()["data"][0]["b64_json"]
     assert first == second
 
 
-def test_other_seed_or_prompt_gives_a_visibly_different_png(client: httpx.Client) -> None:
-    base = decode_png(generate(client, seed=7, width=128, height=128)).convert("RGB")
+def test_other_seed_or_prompt_gives_a_visibly_different_png(mock_http: httpx.Client) -> None:
+    base = decode_png(generate(mock_http, seed=7, width=128, height=128)).convert("RGB")
     for other in (
-        generate(client, seed=8, width=128, height=128),
-        generate(client, seed=7, width=128, height=128, prompt="a blue whale"),
+        generate(mock_http, seed=8, width=128, height=128),
+        generate(mock_http, seed=7, width=128, height=128, prompt="a blue whale"),
     ):
         image = decode_png(other).convert("RGB")
         diff = ImageChops.difference(base, image).convert("L")
@@ -157,19 +143,19 @@ def test_other_seed_or_prompt_gives_a_visibly_different_png(client: httpx.Client
         assert differing > 128 * 128 // 4  # most pixels change, not just the caption
 
 
-def test_random_seed_is_reported_and_reproduces(client: httpx.Client) -> None:
+def test_random_seed_is_reported_and_reproduces(mock_http: httpx.Client) -> None:
     seeds = set()
     for fields in ({}, {"seed": -1}, {}):
-        response = generate(client, **fields)
+        response = generate(mock_http, **fields)
         seeds.add(response.json()["data"][0]["seed"])
     assert len(seeds) == 3  # each random
     seed = seeds.pop()
-    again = generate(client, seed=seed)
+    again = generate(mock_http, seed=seed)
     assert again.json()["data"][0]["seed"] == seed
 
 
-def test_models_list_has_every_served_image_model(client: httpx.Client) -> None:
-    response = client.get("/serverless/models")
+def test_models_list_has_every_served_image_model(mock_http: httpx.Client) -> None:
+    response = mock_http.get("/serverless/models")
     assert response.status_code == 200
     assert response.headers["x-request-id"]
     models = {m["model_name"]: m for m in response.json()["data"]["models"]}
@@ -180,13 +166,13 @@ def test_models_list_has_every_served_image_model(client: httpx.Client) -> None:
 # -- inpainting -----------------------------------------------------------------------
 
 
-def test_fill_uses_image_and_mask(client: httpx.Client) -> None:
+def test_fill_uses_image_and_mask(mock_http: httpx.Client) -> None:
     image = png_b64((32, 32), colour=(0, 255, 0))
     mask = io.BytesIO()
     m = Image.new("L", (32, 32), 0)
     m.paste(255, (16, 0, 32, 32))  # repaint the right half only
     m.save(mask, format="PNG")
-    response = client.post(
+    response = mock_http.post(
         "/images/generation",
         json={
             "model_name": FILL,
@@ -205,8 +191,8 @@ def test_fill_uses_image_and_mask(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
-def test_fill_accepts_jpeg_and_webp(client: httpx.Client, fmt: str) -> None:
-    response = client.post(
+def test_fill_accepts_jpeg_and_webp(mock_http: httpx.Client, fmt: str) -> None:
+    response = mock_http.post(
         "/images/generation",
         json={
             "model_name": FILL,
@@ -231,7 +217,7 @@ def test_fill_accepts_jpeg_and_webp(client: httpx.Client, fmt: str) -> None:
     ],
 )
 def test_fill_rejects_bad_inputs_with_400(
-    client: httpx.Client, field: str, value: str, words: tuple[str, ...]
+    mock_http: httpx.Client, field: str, value: str, words: tuple[str, ...]
 ) -> None:
     body = {
         "model_name": FILL,
@@ -242,7 +228,7 @@ def test_fill_rejects_bad_inputs_with_400(
         "mask": png_b64((8, 8), mode="L"),
         field: value,
     }
-    assert_error(client.post("/images/generation", json=body), 400, *words)
+    assert_error(mock_http.post("/images/generation", json=body), 400, *words)
 
 
 # -- auth -----------------------------------------------------------------------------
@@ -294,8 +280,8 @@ def test_error_messages_never_echo_the_key(mock: MockServer) -> None:
 @pytest.mark.parametrize(
     "path", ["/images", "/images/generation/x", "/nothing", "/api/v1/images/generation"]
 )
-def test_unknown_path_is_404(client: httpx.Client, path: str) -> None:
-    assert_error(client.get(path), 404, "No such path")
+def test_unknown_path_is_404(mock_http: httpx.Client, path: str) -> None:
+    assert_error(mock_http.get(path), 404, "No such path")
 
 
 def test_path_outside_base_is_404(mock: MockServer) -> None:
@@ -315,9 +301,9 @@ def test_path_outside_base_is_404(mock: MockServer) -> None:
     ],
 )
 def test_wrong_method_is_405_with_allow(
-    client: httpx.Client, method: str, path: str, allow: str
+    mock_http: httpx.Client, method: str, path: str, allow: str
 ) -> None:
-    response = client.request(method, path)
+    response = mock_http.request(method, path)
     assert_error(response, 405, method)
     assert response.headers["allow"] == allow
 
@@ -347,23 +333,23 @@ def test_custom_base_path() -> None:
         (b"[" * 100_000, ("not valid JSON",)),
     ],
 )
-def test_unreadable_body_is_400(client: httpx.Client, content: bytes, words: tuple[str]) -> None:
-    response = client.post(
+def test_unreadable_body_is_400(mock_http: httpx.Client, content: bytes, words: tuple[str]) -> None:
+    response = mock_http.post(
         "/images/generation", content=content, headers={"Content-Type": "application/json"}
     )
     assert_error(response, 400, "body:", *words)
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
-def test_non_json_content_type_is_415(client: httpx.Client, content_type: str | None) -> None:
+def test_non_json_content_type_is_415(mock_http: httpx.Client, content_type: str | None) -> None:
     headers = {} if content_type is None else {"Content-Type": content_type}
-    response = client.post("/images/generation", content=b'{"a": 1}', headers=headers)
+    response = mock_http.post("/images/generation", content=b'{"a": 1}', headers=headers)
     assert_error(response, 415, "Content-Type")
 
 
-def test_json_with_charset_is_accepted(client: httpx.Client) -> None:
+def test_json_with_charset_is_accepted(mock_http: httpx.Client) -> None:
     body = json.dumps({"model_name": SCHNELL, "prompt": "x", "width": 64, "height": 64})
-    response = client.post(
+    response = mock_http.post(
         "/images/generation",
         content=body.encode(),
         headers={"Content-Type": "application/json; charset=utf-8"},
@@ -371,9 +357,9 @@ def test_json_with_charset_is_accepted(client: httpx.Client) -> None:
     assert response.status_code == 200
 
 
-def test_body_over_the_limit_is_413_by_content_length(client: httpx.Client) -> None:
+def test_body_over_the_limit_is_413_by_content_length(mock_http: httpx.Client) -> None:
     big = b'{"prompt": "' + b"a" * (32 * 1024 * 1024) + b'"}'
-    response = client.post(
+    response = mock_http.post(
         "/images/generation", content=big, headers={"Content-Type": "application/json"}
     )
     assert_error(response, 413, "33554432")
@@ -419,23 +405,23 @@ def test_body_over_the_limit_is_413_when_streamed() -> None:
     ],
 )
 def test_schema_violation_is_422_naming_the_field(
-    client: httpx.Client, fields: dict[str, Any], words: tuple[str, ...]
+    mock_http: httpx.Client, fields: dict[str, Any], words: tuple[str, ...]
 ) -> None:
-    assert_error(generate(client, **fields), 422, *words)
+    assert_error(generate(mock_http, **fields), 422, *words)
 
 
-def test_missing_fields_are_named(client: httpx.Client) -> None:
+def test_missing_fields_are_named(mock_http: httpx.Client) -> None:
     assert_error(
-        client.post("/images/generation", json={"model_name": SCHNELL}), 422, "prompt: required"
+        mock_http.post("/images/generation", json={"model_name": SCHNELL}), 422, "prompt: required"
     )
     assert_error(
-        client.post("/images/generation", json={"prompt": "x"}), 422, "model_name: required"
+        mock_http.post("/images/generation", json={"prompt": "x"}), 422, "model_name: required"
     )
     fill = {"model_name": FILL, "prompt": "x"}
-    assert_error(client.post("/images/generation", json=fill), 422, "required")
+    assert_error(mock_http.post("/images/generation", json=fill), 422, "required")
 
 
-def test_per_model_rules(client: httpx.Client) -> None:
+def test_per_model_rules(mock_http: httpx.Client) -> None:
     """The spec's own example: FLUX Fill takes no seed; Seedream no num_steps; SDXL no seed."""
     fill = {
         "model_name": FILL,
@@ -444,25 +430,25 @@ def test_per_model_rules(client: httpx.Client) -> None:
         "image": png_b64((8, 8)),
         "mask": png_b64((8, 8)),
     }
-    message = assert_error(client.post("/images/generation", json=fill), 422)
+    message = assert_error(mock_http.post("/images/generation", json=fill), 422)
     assert message == f"seed: {FILL} does not take this parameter"
     seedream = {"model_name": SEEDREAM, "prompt": "x", "num_steps": 4}
-    assert_error(client.post("/images/generation", json=seedream), 422, "num_steps:", SEEDREAM)
+    assert_error(mock_http.post("/images/generation", json=seedream), 422, "num_steps:", SEEDREAM)
     sdxl = {"model_name": SDXL, "prompt": "x", "seed": 4}
-    assert_error(client.post("/images/generation", json=sdxl), 422, "seed:", SDXL)
+    assert_error(mock_http.post("/images/generation", json=sdxl), 422, "seed:", SDXL)
     fill_size = {**fill, "width": 72}
     del fill_size["seed"]
-    assert_error(client.post("/images/generation", json=fill_size), 422, "multiple of 16")
+    assert_error(mock_http.post("/images/generation", json=fill_size), 422, "multiple of 16")
 
 
-def test_unknown_model_is_404(client: httpx.Client) -> None:
+def test_unknown_model_is_404(mock_http: httpx.Client) -> None:
     body = {"model_name": "acme/imaginary-1", "prompt": "x"}
-    assert_error(client.post("/images/generation", json=body), 404, "acme/imaginary-1")
+    assert_error(mock_http.post("/images/generation", json=body), 404, "acme/imaginary-1")
 
 
 @pytest.mark.parametrize("key", [b"", b"a b", "é".encode("latin-1"), b"x" * 256])
-def test_bad_idempotency_key_is_422(client: httpx.Client, key: bytes) -> None:
-    response = client.post(
+def test_bad_idempotency_key_is_422(mock_http: httpx.Client, key: bytes) -> None:
+    response = mock_http.post(
         "/images/generation",
         json={"model_name": SCHNELL, "prompt": "x", "width": 64, "height": 64},
         headers={"Idempotency-Key": key},
@@ -471,11 +457,11 @@ def test_bad_idempotency_key_is_422(client: httpx.Client, key: bytes) -> None:
 
 
 def test_validate_off_still_answers_unreadable_bodies(
-    client: httpx.Client, mock: MockServer
+    mock_http: httpx.Client, mock: MockServer
 ) -> None:
     mock.configure(validate=False)
-    assert generate(client, extra_field=1).status_code == 200
-    response = client.post(
+    assert generate(mock_http, extra_field=1).status_code == 200
+    response = mock_http.post(
         "/images/generation", content=b"{", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400

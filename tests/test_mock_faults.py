@@ -6,7 +6,6 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,82 +17,65 @@ from nebula_images.testing._faults import FaultQueue, FaultSpecError
 BODY = {"model_name": "black-forest-labs/FLUX.1-schnell", "prompt": "x", "width": 64, "height": 64}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer() as s:
-        yield s
-
-
-@pytest.fixture
-def mock(server: MockServer) -> MockServer:
-    server.reset(config=server.initial_config)
-    return server
-
-
-@pytest.fixture
-def client(mock: MockServer) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {mock.api_key}"}
-    with httpx.Client(base_url=mock.base_url, headers=headers, timeout=30) as c:
-        yield c
-
-
-def post(client: httpx.Client, key: str | None = None) -> httpx.Response:
+def post(mock_http: httpx.Client, key: str | None = None) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
-    return client.post("/images/generation", json=BODY, headers=headers)
+    return mock_http.post("/images/generation", json=BODY, headers=headers)
 
 
-def test_status_fault_not_billed_with_retry_after(mock: MockServer, client: httpx.Client) -> None:
+def test_status_fault_not_billed_with_retry_after(
+    mock: MockServer, mock_http: httpx.Client
+) -> None:
     mock.faults.push(Fault.status(503, retry_after="1"))
-    response = post(client)
+    response = post(mock_http)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert response.headers["x-request-id"]
     body = response.json()
     assert body["status"] == "failed" and body["data"] is None and body["retry_after"] == 1
     assert mock.ledger.billed == 0
-    assert post(client).status_code == 200  # the queue is empty again
+    assert post(mock_http).status_code == 200  # the queue is empty again
     assert mock.ledger.billed == 1
     assert mock.requests_seen == 2
 
 
-def test_status_fault_http_date_retry_after(mock: MockServer, client: httpx.Client) -> None:
+def test_status_fault_http_date_retry_after(mock: MockServer, mock_http: httpx.Client) -> None:
     date = "Wed, 21 Oct 2026 07:28:00 GMT"
     mock.faults.push(Fault.status(429, retry_after=date, message="slow down"))
-    response = post(client)
+    response = post(mock_http)
     assert response.status_code == 429
     assert response.headers["retry-after"] == date
     assert response.json()["message"] == "slow down"
     assert "retry_after" not in response.json()
 
 
-def test_status_fault_applies_to_models_list(mock: MockServer, client: httpx.Client) -> None:
+def test_status_fault_applies_to_models_list(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.status(502))
-    assert client.get("/serverless/models").status_code == 502
+    assert mock_http.get("/serverless/models").status_code == 502
 
 
 def test_billed_500_then_retry_with_same_key_is_not_billed_again(
-    mock: MockServer, client: httpx.Client
+    mock: MockServer, mock_http: httpx.Client
 ) -> None:
     mock.faults.push(Fault.status(500, billed=True))
-    assert post(client, key="k-500").status_code == 500
+    assert post(mock_http, key="k-500").status_code == 500
     assert mock.ledger.billed == 1
     assert mock.ledger.entries[0].outcome == "status"
-    retry = post(client, key="k-500")
+    retry = post(mock_http, key="k-500")
     assert retry.status_code == 200
     assert mock.ledger.billed == 1
     assert mock.ledger.entries[0].idempotency_key == "k-500"
 
 
-def test_faults_apply_in_order_and_times(mock: MockServer, client: httpx.Client) -> None:
+def test_faults_apply_in_order_and_times(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.status(503), times=2)
     mock.faults.push(Fault.status(504))
-    assert [post(client).status_code for _ in range(4)] == [503, 503, 504, 200]
+    assert [post(mock_http).status_code for _ in range(4)] == [503, 503, 504, 200]
 
 
-def test_delay_fault(mock: MockServer, client: httpx.Client) -> None:
+def test_delay_fault(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.delay(0.5))
     started = time.perf_counter()
-    assert post(client).status_code == 200
+    assert post(mock_http).status_code == 200
     assert time.perf_counter() - started >= 0.5
     assert mock.ledger.billed == 1
 
@@ -108,70 +90,74 @@ def test_delay_fault_trips_a_client_timeout(mock: MockServer) -> None:
         post(c)
 
 
-def test_close_before_read_drops_and_is_not_billed(mock: MockServer, client: httpx.Client) -> None:
+def test_close_before_read_drops_and_is_not_billed(
+    mock: MockServer, mock_http: httpx.Client
+) -> None:
     mock.faults.push(Fault.close_before_read())
     # Closing with the body unread may reset the connection: either error is a drop.
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        post(client, key="k-cbr")
+        post(mock_http, key="k-cbr")
     assert mock.ledger.billed == 0
-    assert post(client, key="k-cbr").status_code == 200
+    assert post(mock_http, key="k-cbr").status_code == 200
     assert mock.ledger.billed == 1
     assert mock.requests_seen == 2
 
 
-def test_close_after_read_drops_and_is_billed_once(mock: MockServer, client: httpx.Client) -> None:
+def test_close_after_read_drops_and_is_billed_once(
+    mock: MockServer, mock_http: httpx.Client
+) -> None:
     mock.faults.push(Fault.close_after_read())
     with pytest.raises(httpx.RemoteProtocolError):
-        post(client, key="k-car")
+        post(mock_http, key="k-car")
     assert mock.ledger.billed == 1
-    retry = post(client, key="k-car")
+    retry = post(mock_http, key="k-car")
     assert retry.status_code == 200
     assert mock.ledger.billed == 1  # the retry got the stored result
     assert mock.ledger.replayed == 1
 
 
-def test_truncated_body(mock: MockServer, client: httpx.Client) -> None:
+def test_truncated_body(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.truncated_body())
     with pytest.raises(httpx.RemoteProtocolError, match=r"complete message"):
-        post(client)
+        post(mock_http)
     assert mock.ledger.billed == 1
 
 
-def test_invalid_json(mock: MockServer, client: httpx.Client) -> None:
+def test_invalid_json(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.invalid_json())
-    response = post(client)
+    response = post(mock_http)
     assert response.status_code == 200
     with pytest.raises(json.JSONDecodeError):
         json.loads(response.content)
     assert mock.ledger.billed == 1
 
 
-def test_invalid_base64(mock: MockServer, client: httpx.Client) -> None:
+def test_invalid_base64(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.invalid_base64())
-    response = post(client)
+    response = post(mock_http)
     assert response.status_code == 200
     b64 = response.json()["data"][0]["b64_json"]
     with pytest.raises(binascii.Error):
         base64.b64decode(b64, validate=True)
 
 
-def test_failed_status(mock: MockServer, client: httpx.Client) -> None:
+def test_failed_status(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.failed_status("worker crashed"))
-    response = post(client, key="k-failed")
+    response = post(mock_http, key="k-failed")
     assert response.status_code == 200
     assert response.json()["status"] == "failed"
     assert response.json()["message"] == "worker crashed"
     assert mock.ledger.billed == 0
     # Not stored either: a retry runs the generation for real.
-    assert post(client, key="k-failed").json()["status"] == "success"
+    assert post(mock_http, key="k-failed").json()["status"] == "success"
     assert mock.ledger.billed == 1
 
 
-def test_fault_is_consumed_by_a_rejected_request(mock: MockServer, client: httpx.Client) -> None:
+def test_fault_is_consumed_by_a_rejected_request(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.invalid_json())
-    bad = client.post("/images/generation", json={"prompt": "x"})
+    bad = mock_http.post("/images/generation", json={"prompt": "x"})
     assert bad.status_code == 422
-    assert post(client).status_code == 200 and post(client).json()["status"] == "success"
+    assert post(mock_http).status_code == 200 and post(mock_http).json()["status"] == "success"
 
 
 def test_unauthenticated_requests_do_not_consume_faults(mock: MockServer) -> None:
@@ -217,7 +203,7 @@ def control(mock: MockServer, method: str, path: str, body: Any = None) -> httpx
     return httpx.request(method, f"{mock.url}/_mock/{path}", json=body, timeout=10)
 
 
-def test_faults_over_http(mock: MockServer, client: httpx.Client) -> None:
+def test_faults_over_http(mock: MockServer, mock_http: httpx.Client) -> None:
     pushed = control(
         mock,
         "POST",
@@ -230,9 +216,9 @@ def test_faults_over_http(mock: MockServer, client: httpx.Client) -> None:
     assert pushed.status_code == 200, pushed.text
     assert len(pushed.json()["faults"]) == 3
     assert control(mock, "GET", "faults").json()["faults"][0]["status"] == 503
-    assert post(client).headers["retry-after"] == "2"
-    assert post(client).status_code == 503
-    assert post(client).status_code == 200
+    assert post(mock_http).headers["retry-after"] == "2"
+    assert post(mock_http).status_code == 503
+    assert post(mock_http).status_code == 200
     assert control(mock, "GET", "faults").json() == {"faults": []}
     control(mock, "POST", "faults", {"kind": "delay", "seconds": 0.1})
     assert control(mock, "DELETE", "faults").json() == {"faults": []}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,35 +14,18 @@ from nebula_images.testing import MockConfig, MockServer
 BODY = {"model_name": "black-forest-labs/FLUX.1-schnell", "prompt": "x", "width": 64, "height": 64}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer() as s:
-        yield s
-
-
-@pytest.fixture
-def mock(server: MockServer) -> MockServer:
-    server.reset(config=server.initial_config)
-    return server
-
-
-@pytest.fixture
-def client(mock: MockServer) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {mock.api_key}"}
-    with httpx.Client(base_url=mock.base_url, headers=headers, timeout=30) as c:
-        yield c
-
-
-def post(client: httpx.Client, key: str | None = None, **fields: Any) -> httpx.Response:
+def post(mock_http: httpx.Client, key: str | None = None, **fields: Any) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
-    return client.post("/images/generation", json={**BODY, **fields}, headers=headers)
+    return mock_http.post("/images/generation", json={**BODY, **fields}, headers=headers)
 
 
-def test_each_generation_is_billed_with_its_details(mock: MockServer, client: httpx.Client) -> None:
-    first = post(client, seed=5)
-    post(client, key="abc")
-    client.get("/serverless/models")  # free
-    post(client, prompt="")  # rejected, not billed
+def test_each_generation_is_billed_with_its_details(
+    mock: MockServer, mock_http: httpx.Client
+) -> None:
+    first = post(mock_http, seed=5)
+    post(mock_http, key="abc")
+    mock_http.get("/serverless/models")  # free
+    post(mock_http, prompt="")  # rejected, not billed
     assert mock.ledger.billed == 2
     entry = mock.ledger.entries[0]
     assert entry.model == BODY["model_name"]
@@ -56,14 +38,14 @@ def test_each_generation_is_billed_with_its_details(mock: MockServer, client: ht
 
 
 def test_repeated_key_returns_the_first_result_unbilled(
-    mock: MockServer, client: httpx.Client
+    mock: MockServer, mock_http: httpx.Client
 ) -> None:
-    first = post(client, key="same")
-    second = post(client, key="same")
+    first = post(mock_http, key="same")
+    second = post(mock_http, key="same")
     assert first.json() == second.json()  # same random seed, same image
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
     assert mock.ledger.billed == 1 and mock.ledger.replayed == 1
-    assert post(client, key="other").json() != first.json()
+    assert post(mock_http, key="other").json() != first.json()
     assert mock.ledger.billed == 2
 
 
@@ -76,11 +58,11 @@ def test_keys_are_scoped_per_api_key(mock: MockServer) -> None:
     assert mock.ledger.billed == 2
 
 
-def test_key_window_expires(mock: MockServer, client: httpx.Client) -> None:
+def test_key_window_expires(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.configure(idempotency_window_seconds=0.2)
-    post(client, key="short")
+    post(mock_http, key="short")
     time.sleep(0.3)
-    post(client, key="short")
+    post(mock_http, key="short")
     assert mock.ledger.billed == 2
 
 
@@ -111,21 +93,23 @@ async def test_requests_run_concurrently(mock: MockServer) -> None:
     assert mock.ledger.billed == 8
 
 
-def test_inference_time_is_simulated_and_reported(mock: MockServer, client: httpx.Client) -> None:
-    assert post(client).json()["data"][0]["timings"]["inference"] < 1  # factor 0
+def test_inference_time_is_simulated_and_reported(
+    mock: MockServer, mock_http: httpx.Client
+) -> None:
+    assert post(mock_http).json()["data"][0]["timings"]["inference"] < 1  # factor 0
     mock.configure(inference_time_factor=0.05)  # schnell: 13 s x 0.05 = 0.65 s
     started = time.perf_counter()
-    inference = post(client).json()["data"][0]["timings"]["inference"]
+    inference = post(mock_http).json()["data"][0]["timings"]["inference"]
     assert time.perf_counter() - started >= 0.6
     assert inference == pytest.approx(0.65, abs=0.05)
     mock.configure(latency_seconds=0.2)  # a fixed latency overrides the per-model time
-    assert post(client).json()["data"][0]["timings"]["inference"] == pytest.approx(0.2, abs=0.05)
+    assert post(mock_http).json()["data"][0]["timings"]["inference"] == pytest.approx(0.2, abs=0.05)
 
 
-def test_rate_limit_is_429_with_retry_after(mock: MockServer, client: httpx.Client) -> None:
+def test_rate_limit_is_429_with_retry_after(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.configure(rate_limit_per_minute=3)
-    assert [post(client).status_code for _ in range(3)] == [200, 200, 200]
-    limited = client.get("/serverless/models")
+    assert [post(mock_http).status_code for _ in range(3)] == [200, 200, 200]
+    limited = mock_http.get("/serverless/models")
     assert limited.status_code == 429
     wait = int(limited.headers["retry-after"])
     assert 1 <= wait <= 60
@@ -135,7 +119,7 @@ def test_rate_limit_is_429_with_retry_after(mock: MockServer, client: httpx.Clie
     with httpx.Client(base_url=mock.base_url, headers={"Authorization": "Bearer ak_other"}) as c:
         assert c.get("/serverless/models").status_code == 200  # per key
     mock.reset()
-    assert post(client).status_code == 200  # reset clears the limiter
+    assert post(mock_http).status_code == 200  # reset clears the limiter
 
 
 def test_rate_limit_is_off_by_default() -> None:
@@ -160,9 +144,9 @@ def control(mock: MockServer, method: str, path: str, body: Any = None) -> httpx
     return response
 
 
-def test_ledger_stats_reset_over_http(mock: MockServer, client: httpx.Client) -> None:
-    post(client, key="one")
-    post(client, key="one")
+def test_ledger_stats_reset_over_http(mock: MockServer, mock_http: httpx.Client) -> None:
+    post(mock_http, key="one")
+    post(mock_http, key="one")
     ledger = control(mock, "GET", "ledger").json()
     assert ledger["billed"] == 1 and ledger["replayed"] == 1
     assert ledger["entries"][0]["idempotency_key"] == "one"
@@ -170,16 +154,16 @@ def test_ledger_stats_reset_over_http(mock: MockServer, client: httpx.Client) ->
     assert stats == {"requests_seen": 2, "billed": 1, "replayed": 1, "faults_pending": 0}
     assert control(mock, "POST", "reset").json()["billed"] == 0
     assert mock.ledger.billed == 0 and mock.requests_seen == 0
-    post(client, key="one")
+    post(mock_http, key="one")
     assert mock.ledger.billed == 1  # reset also forgot the idempotency store
 
 
-def test_config_over_http(mock: MockServer, client: httpx.Client) -> None:
+def test_config_over_http(mock: MockServer, mock_http: httpx.Client) -> None:
     config = control(mock, "POST", "config", {"rate_limit_per_minute": 1}).json()
     assert config["rate_limit_per_minute"] == 1
     assert control(mock, "GET", "config").json()["rate_limit_per_minute"] == 1
-    assert post(client).status_code == 200
-    assert post(client).status_code == 429
+    assert post(mock_http).status_code == 200
+    assert post(mock_http).status_code == 429
     bad = control(mock, "POST", "config", {"port": 1})
     assert bad.status_code == 400 and "port" in bad.json()["message"]
     assert control(mock, "POST", "config", [1]).status_code == 400
