@@ -8,14 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from _wrapper_helpers import BASE, PNG
 
 import nebula_images
 from nebula_images import AsyncClient, Client, GenerationResult, ModelInfo, RequestEvent
 
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR42mNkYGhQYGDARCwMCgxYweCUAABobwJednxjlwAAAABJRU5ErkJggg=="
-)
-BASE = "http://127.0.0.1:9/api/v1"
 KEY = "ak_unit_test_key_123"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _wrapper_helpers import BASE, PNG, generation_body
 
 import nebula_images
 from nebula_images import (
@@ -32,10 +33,6 @@ from nebula_images import (
     _errors,
 )
 
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR42mNkYGhQYGDARCwMCgxYweCUAABobwJednxjlwAAAABJRU5ErkJggg=="
-)
-BASE = "http://127.0.0.1:9/api/v1"
 KEY = "ak_errors_test_key"
 
 
@@ -165,23 +162,16 @@ def test_200_failed_with_error_shape_is_an_error() -> None:
         client.images.generate("x")
 
 
-def _ok(b64: str) -> dict[str, Any]:
-    return {
-        "model": "m",
-        "object": "list",
-        "data": [{"timings": {"inference": 1}, "index": 0, "b64_json": b64}],
-        "message": "ok",
-        "status": "success",
-    }
-
-
 @pytest.mark.parametrize(
     ("body", "match"),
     [
-        (_ok("not base64!!"), "not valid base64"),
-        (_ok(base64.b64encode(PNG).decode().rstrip("=")), "not valid base64"),  # no padding
-        (_ok(base64.b64encode(b"GIF89a....").decode()), "not a PNG, JPEG or WebP"),
-        ({**_ok(""), "data": []}, "no images"),
+        (generation_body(b64="not base64!!"), "not valid base64"),
+        (
+            generation_body(b64=base64.b64encode(PNG).decode().rstrip("=")),
+            "not valid base64",
+        ),  # no padding
+        (generation_body(b"GIF89a...."), "not a PNG, JPEG or WebP"),
+        ({**generation_body(), "data": []}, "no images"),
         ({"model": "m"}, "contract"),
     ],
 )
@@ -203,7 +193,7 @@ def test_invalid_json_200_raises_response_validation_error() -> None:
 
 
 def test_body_over_the_cap_raises() -> None:
-    big = _ok(base64.b64encode(PNG * 1000).decode())
+    big = generation_body(PNG * 1000)
     with (
         client_for(answer(200, big), max_response_bytes=10_000) as client,
         pytest.raises(ResponseValidationError, match="max_response_bytes"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -11,11 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _wrapper_helpers import BASE, generation_body
 
 from nebula_images import Client, GenerationResult, Image
 from nebula_images._encoding import image_size, sniff_format
-
-BASE = "http://127.0.0.1:9/api/v1"
 
 
 def picture(fmt: str, size: tuple[int, int] = (40, 24)) -> bytes:
@@ -98,21 +96,7 @@ def test_generate_and_save_peak_memory_is_lean(tmp_path: Path) -> None:
     """Peak extra memory of generate + save stays under 2.5x the image size."""
     size = 6 * 1024 * 1024
     payload = b"\x89PNG\r\n\x1a\n" + os.urandom(size - 8)
-    body = json.dumps(
-        {
-            "model": "black-forest-labs/FLUX.1-schnell",
-            "object": "list",
-            "data": [
-                {
-                    "timings": {"inference": 1},
-                    "index": 0,
-                    "b64_json": base64.b64encode(payload).decode(),
-                }
-            ],
-            "message": "ok",
-            "status": "success",
-        }
-    ).encode()
+    body = json.dumps(generation_body(payload, model="black-forest-labs/FLUX.1-schnell")).encode()
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
@@ -134,3 +118,24 @@ def test_generate_and_save_peak_memory_is_lean(tmp_path: Path) -> None:
     ratio = peak / size
     print(f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB image: {ratio:.2f}x")
     assert ratio <= 2.5
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [lambda n: n, lambda n: n - 7, lambda n: n + 100, lambda n: None],
+    ids=["exact", "understated", "overstated", "absent"],
+)
+def test_body_read_whatever_the_content_length(declared: object) -> None:
+    """The body buffer (preallocated from Content-Length) keeps exactly the bytes sent."""
+    payload = picture("PNG")
+    body = json.dumps(generation_body(payload)).encode()
+    length = declared(len(body))  # type: ignore[operator]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = [] if length is None else [(b"Content-Length", str(length).encode())]
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    with Client(api_key="ak_len", base_url=BASE, http_client=http) as client:
+        result = client.images.generate("x")
+    assert result.images[0].data == payload and result.images[0].size == (40, 24)

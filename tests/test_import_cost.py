@@ -60,6 +60,9 @@ def test_client_import_loads_no_pillow_mock_or_cli() -> None:
     modules = imported_after("from nebula_images import Client, AsyncClient, RateLimitError")
     assert "nebula_images._client" in modules
     assert not {m for m in modules if m.startswith(HEAVY)}
+    # Loaded by the first retry, the first hook or rate_limit= only.
+    assert not {m for m in modules if m.startswith(("tenacity", "aiolimiter"))}
+    assert "nebula_images._hooks" not in modules and "nebula_images._limits" not in modules
 
 
 def test_import_cost_within_budget_of_httpx() -> None:
@@ -68,5 +71,5 @@ def test_import_cost_within_budget_of_httpx() -> None:
     client = import_microseconds("from nebula_images import Client")
     print(f"import nebula_images {ours} us, import httpx {httpx_cost} us, Client {client} us")
     assert ours <= 1.25 * httpx_cost
-    # The first real use costs httpx plus a modest overhead (generated client, tenacity, attrs).
+    # The first real use costs httpx plus a modest overhead (generated client, attrs).
     assert client <= 3 * httpx_cost

@@ -8,25 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from _wrapper_helpers import FakeClock
 
 from nebula_images import APITimeoutError, AsyncClient, Client
 from nebula_images._limits import AsyncRateLimiter, RateLimiter
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)  # the test moves time itself
-
-
 def test_sync_limiter_spaces_evenly_with_fake_clock() -> None:
-    clock = FakeClock()
+    clock = FakeClock(advance=False)
     limiter = RateLimiter(60, clock=clock, sleep=clock.sleep)
     waits = [limiter.acquire() for _ in range(4)]
     assert waits == [0, 1, 2, 3]  # reservations one second apart at 60/min
@@ -34,7 +23,7 @@ def test_sync_limiter_spaces_evenly_with_fake_clock() -> None:
     assert limiter.acquire() == 0
     assert limiter.acquire(max_wait=0.5) is None  # would wait 1 s: refused, no slot taken
     assert limiter.acquire() == 1
-    assert clock.slept == [1, 2, 3, 1]
+    assert clock.sleeps == [1, 2, 3, 1]
 
 
 def test_sync_limited_burst_takes_the_configured_time(nebula_mock: Any) -> None:

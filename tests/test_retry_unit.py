@@ -3,15 +3,15 @@ form, backoff, max_retry_wait, the deadline, hooks; plus two short real waits.""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+from _wrapper_helpers import BASE, MODELS_BODY, FakeClock, generation_body
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,34 +28,8 @@ from nebula_images import (
 )
 from nebula_images._retry import parse_retry_after
 
-BASE = "http://127.0.0.1:9/api/v1"
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR42mNkYGhQYGDARCwMCgxYweCUAABobwJednxjlwAAAABJRU5ErkJggg=="
-)
-OK_BODY = {
-    "model": "m",
-    "object": "list",
-    "data": [{"timings": {"inference": 1}, "index": 0, "b64_json": base64.b64encode(PNG).decode()}],
-    "message": "ok",
-    "status": "success",
-}
-MODELS_BODY = {"data": {"models": []}, "message": "ok", "status": "success"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
+C = TypeVar("C", Client, AsyncClient)
+OK_BODY = generation_body()
 
 
 class Script:
@@ -90,30 +64,30 @@ def status(code: int, **headers: str) -> httpx.Response:
     )
 
 
-def make(script: Script, clock: FakeClock, **kwargs: Any) -> Client:
-    client = Client(
-        api_key="ak_retry",
-        base_url=BASE,
-        http_client=httpx.Client(transport=httpx.MockTransport(script)),
-        **kwargs,
-    )
+def on_fake_time(client: C, clock: FakeClock, sleep: Any) -> C:
+    """``client`` with its clocks and sleep replaced, so waits are measured, not taken."""
     client._clock = clock
-    client._sleep = clock.sleep
+    client._sleep = sleep
     client._wallclock = lambda: 1_700_000_000.0
     return client
+
+
+def scripted(script: Script, **kwargs: Any) -> Client:
+    http = httpx.Client(transport=httpx.MockTransport(script))
+    return Client(api_key="ak_retry", base_url=BASE, http_client=http, **kwargs)
+
+
+def ascripted(script: Script, **kwargs: Any) -> AsyncClient:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(script))
+    return AsyncClient(api_key="ak_retry", base_url=BASE, http_client=http, **kwargs)
+
+
+def make(script: Script, clock: FakeClock, **kwargs: Any) -> Client:
+    return on_fake_time(scripted(script, **kwargs), clock, clock.sleep)
 
 
 def amake(script: Script, clock: FakeClock, **kwargs: Any) -> AsyncClient:
-    client = AsyncClient(
-        api_key="ak_retry",
-        base_url=BASE,
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(script)),
-        **kwargs,
-    )
-    client._clock = clock
-    client._sleep = clock.asleep
-    client._wallclock = lambda: 1_700_000_000.0
-    return client
+    return on_fake_time(ascripted(script, **kwargs), clock, clock.asleep)
 
 
 # --- Retry-After in every form ------------------------------------------------------
@@ -149,7 +123,7 @@ def test_parse_retry_after_forms() -> None:
 def test_429_waits_what_the_server_asks(
     headers: dict[str, str], body: Any, expected: float
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     answer = httpx.Response(
         429, json=body or {"message": "slow", "status": "failed"}, headers=headers
     )
@@ -168,7 +142,7 @@ def test_429_waits_what_the_server_asks(
 
 
 def test_wait_longer_than_max_retry_wait_fails_at_once() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(status(503, **{"Retry-After": "120"}), 200)
     with make(script, clock) as client, pytest.raises(RateLimitError) as info:
         client.images.generate("x")
@@ -178,7 +152,7 @@ def test_wait_longer_than_max_retry_wait_fails_at_once() -> None:
 
 
 def test_wait_past_the_deadline_fails_at_once() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(status(429, **{"Retry-After": "10"}), 200)
     with make(script, clock, deadline=5) as client, pytest.raises(RateLimitError) as info:
         client.images.generate("x")
@@ -186,7 +160,7 @@ def test_wait_past_the_deadline_fails_at_once() -> None:
 
 
 def test_custom_max_retry_wait() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(status(429, **{"Retry-After": "3"}), 200)
     with make(script, clock, max_retry_wait=2) as client, pytest.raises(RateLimitError):
         client.images.generate("x")
@@ -199,7 +173,7 @@ def test_custom_max_retry_wait() -> None:
     "first", [429, 503, 408, httpx.ConnectError, httpx.ConnectTimeout], ids=str
 )
 def test_never_started_is_retried_by_default(first: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(first, 200)
     with make(script, clock) as client:
         result = client.images.generate("x")
@@ -220,7 +194,7 @@ def test_never_started_is_retried_by_default(first: Any) -> None:
     ids=str,
 )
 def test_ambiguous_is_not_retried_by_default(first: Any, error: type[Exception]) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(first, 200)
     with make(script, clock) as client, pytest.raises(error) as info:
         client.images.generate("x", idempotency_key="amb-1")
@@ -231,7 +205,7 @@ def test_ambiguous_is_not_retried_by_default(first: Any, error: type[Exception])
 
 @pytest.mark.parametrize("where", ["client", "call"])
 def test_retry_ambiguous_opts_in(where: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(500, httpx.ReadTimeout, 200)
     kwargs = {"retry_ambiguous": True} if where == "client" else {}
     with make(script, clock, **kwargs) as client:
@@ -243,7 +217,7 @@ def test_retry_ambiguous_opts_in(where: str) -> None:
 
 
 def test_models_list_retries_ambiguous_failures() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(500, httpx.ReadTimeout, 200)
     with make(script, clock) as client:
         assert client.models.list() == []
@@ -253,7 +227,7 @@ def test_models_list_retries_ambiguous_failures() -> None:
 
 @pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
 def test_4xx_never_retried(code: int) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(code, 200)
     with make(script, clock, retry_ambiguous=True) as client, pytest.raises(APIStatusError):
         client.images.generate("x")
@@ -263,7 +237,7 @@ def test_4xx_never_retried(code: int) -> None:
 
 
 def test_max_retries_bounds_attempts() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(503, 503, 503, 503, 200)
     with make(script, clock, max_retries=2) as client, pytest.raises(InternalServerError) as info:
         client.images.generate("x")
@@ -275,7 +249,7 @@ def test_max_retries_bounds_attempts() -> None:
 
 
 def test_deadline_stops_backoff() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(503, 503, 503, 200)
     with (
         make(script, clock, max_retries=5, deadline=1.2) as client,
@@ -286,14 +260,14 @@ def test_deadline_stops_backoff() -> None:
 
 
 def test_per_call_deadline_overrides_client() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(status(429, **{"Retry-After": "3"}), 200)
     with make(script, clock, deadline=1) as client:
         assert client.images.generate("x", deadline=10).retries == 1
 
 
 def test_hooks_see_every_attempt() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(status(429, **{"Retry-After": "2", "X-Request-ID": "req-429"}), 200)
     log: list[tuple[str, RequestEvent]] = []
     with make(
@@ -317,7 +291,7 @@ def test_hooks_see_every_attempt() -> None:
 
 
 async def test_async_retry_mirrors_sync() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(status(429, **{"retry-after-ms": "700"}), 500, 200)
     async with amake(script, clock) as client:
         with pytest.raises(InternalServerError) as info:
@@ -331,7 +305,7 @@ async def test_async_retry_mirrors_sync() -> None:
 
 
 def test_caller_key_reused_on_every_attempt() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     script = Script(503, 429, 200)
     with make(script, clock) as client:
         result = client.images.generate("x", idempotency_key="mine-123")
@@ -343,11 +317,7 @@ def test_caller_key_reused_on_every_attempt() -> None:
 
 def test_real_wait_honours_retry_after_ms() -> None:
     script = Script(status(429, **{"retry-after-ms": "300"}), 200)
-    client = Client(
-        api_key="ak_retry",
-        base_url=BASE,
-        http_client=httpx.Client(transport=httpx.MockTransport(script)),
-    )
+    client = scripted(script)
     started = time.monotonic()
     with client:
         result = client.images.generate("x")
@@ -357,11 +327,7 @@ def test_real_wait_honours_retry_after_ms() -> None:
 
 async def test_real_async_wait_honours_retry_after() -> None:
     script = Script(status(503, **{"Retry-After": "0.3"}), 200)
-    client = AsyncClient(
-        api_key="ak_retry",
-        base_url=BASE,
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(script)),
-    )
+    client = ascripted(script)
     started = time.monotonic()
     async with client:
         result = await client.images.generate("x")
@@ -370,13 +336,13 @@ async def test_real_async_wait_honours_retry_after() -> None:
 
 
 def test_bad_request_has_no_retry_even_for_models() -> None:
-    with make(Script(400), FakeClock()) as client, pytest.raises(BadRequestError):
+    with make(Script(400), FakeClock(1000.0)) as client, pytest.raises(BadRequestError):
         client.models.list()
 
 
 def test_error_json_has_idempotency_key() -> None:
     script = Script(500)
-    with make(script, FakeClock()) as client, pytest.raises(InternalServerError) as info:
+    with make(script, FakeClock(1000.0)) as client, pytest.raises(InternalServerError) as info:
         client.images.generate("x")
     assert info.value.idempotency_key == json.loads(json.dumps(script.keys[0]))
 

@@ -12,38 +12,17 @@ import traceback
 
 import httpx
 import pytest
+from _wrapper_helpers import BASE, MODELS_BODY, PNG, generation_body
 
 from nebula_images import APIError, AsyncClient, Client
 from nebula_images._errors import APIConnectionError
 
 KEY = "ak_SUPERSECRET_0123456789"
-BASE = "http://127.0.0.1:9/api/v1"
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR42mNkYGhQYGDARCwMCgxYweCUAABobwJednxjlwAAAABJRU5ErkJggg=="
-)
 
 
 def ok(request: httpx.Request) -> httpx.Response:
-    if request.url.path.endswith("/models"):
-        return httpx.Response(
-            200, json={"data": {"models": []}, "message": "ok", "status": "success"}
-        )
-    return httpx.Response(
-        200,
-        json={
-            "model": "m",
-            "object": "list",
-            "data": [
-                {
-                    "timings": {"inference": 1},
-                    "index": 0,
-                    "b64_json": base64.b64encode(PNG).decode(),
-                }
-            ],
-            "message": "ok",
-            "status": "success",
-        },
-    )
+    models = request.url.path.endswith("/models")
+    return httpx.Response(200, json=MODELS_BODY if models else generation_body())
 
 
 def make(handler=ok, **kwargs) -> Client:  # type: ignore[no-untyped-def]

@@ -5,11 +5,13 @@ layer checks arguments against the per-model table, configures the httpx client
 (auth scoped to the base URL, per-attempt timeouts, a capped and memory-lean body
 read), retries through tenacity without ever billing twice, and turns every answer,
 documented or not, into a typed result or one of the errors of ``_errors``.
-Shared logic lives in ``_BaseClient``; only I/O differs between the two clients.
+Shared logic lives in ``_BaseClient``; only I/O differs between the two clients
+(as in httpx): construction, the limiter wait, the send, the retry sleep and close.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import time
@@ -24,11 +26,11 @@ from collections.abc import (
     Mapping,
 )
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar, cast
 
 import attrs
 import httpx
-import tenacity
 
 from nebula_images_api.api.images import generate_image
 from nebula_images_api.api.models import list_models
@@ -78,16 +80,13 @@ from ._errors import (
     UnprocessableEntityError,
     ValidationError,
 )
-from ._hooks import RequestEvent
 from ._images import GenerationResult, Image, ModelInfo
-from ._limits import AsyncRateLimiter, RateLimiter
 from ._logging import configure_from_env, logger
 from ._models_table import DEFAULT_MODEL, ModelRules, rules_for
 from ._retry import (
     Budget,
     Failure,
     RetryPolicy,
-    default_backoff,
     mark,
     parse_retry_after,
     status_failure,
@@ -96,14 +95,19 @@ from ._transport import ATTEMPT, AttemptContext, BodyTooLargeError, install
 from ._validation import PreparedBody, check_idempotency_key, prepare_body
 
 if TYPE_CHECKING:
+    import contextvars
+
+    import tenacity
+
     from ._batch import BatchError, BatchProgress, BatchSkipped
+    from ._limits import AsyncRateLimiter, RateLimiter
 
 __all__ = ["AsyncClient", "Client"]
 
 Operation = Literal["generate", "list_models"]
-RequestBody = (
-    FluxFillRequest | FluxSchnellRequest | OtherModelRequest | SDXLRequest | SeedreamRequest
-)
+Outcome = GenerationResult | list[ModelInfo]
+_R = TypeVar("_R")
+_HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _REQUEST_MODELS: Mapping[str, Any] = {
     "SDXLRequest": SDXLRequest,
     "FluxSchnellRequest": FluxSchnellRequest,
@@ -134,6 +138,9 @@ _USER_AGENT = "nebula-images/0.1.0 (python-httpx)"
 _DEFAULT_HTTP_TIMEOUT = httpx.Timeout(
     connect=DEFAULT_CONNECT_TIMEOUT, read=180.0, write=60.0, pool=30.0
 )
+_LIST_TIMEOUT = httpx.Timeout(30.0, connect=DEFAULT_CONNECT_TIMEOUT)
+# What sending or parsing one attempt may raise; each becomes a typed APIError.
+_SEND_ERRORS = (httpx.HTTPError, BodyTooLargeError, ValueError, KeyError, TypeError)
 
 
 def _opt(value: Any) -> Any:
@@ -147,9 +154,10 @@ class _Call:
     operation: Operation
     budget: Budget
     retry_ambiguous: bool
+    endpoint: ModuleType  # the generated module: its sync_detailed / asyncio_detailed
+    arguments: dict[str, Any]  # keyword arguments of that function besides client=
     idempotency_key: str | None = None
     prepared: PreparedBody | None = None
-    body: RequestBody | None = None
     timeout: httpx.Timeout | None = None
     attempts: int = 0
     last_request_id: str | None = None
@@ -159,24 +167,52 @@ class _Call:
         return self.prepared.rules if self.prepared else rules_for(DEFAULT_MODEL)
 
 
-class _BaseClient:
+def _replaying(first: APIError, attempt: Callable[[_Call], _R]) -> Callable[[_Call], _R]:
+    """``attempt``, except that its first run raises ``first`` (already caught).
+
+    The first attempt of a call runs outside tenacity, so a call that succeeds never
+    builds (or imports) the retry machinery. Once it failed, tenacity takes over from
+    a replay of that failure, with the same decisions as if it had run it itself."""
+    pending = [first]
+
+    def run(call: _Call) -> _R:
+        if pending:
+            raise pending.pop()
+        return attempt(call)
+
+    if not inspect.iscoroutinefunction(attempt):
+        return run
+
+    # AsyncRetrying awaits only what a coroutine function returns.
+    async def run_async(call: _Call) -> Any:
+        return await cast(Awaitable[Any], run(call))
+
+    return cast(Callable[[_Call], _R], run_async)
+
+
+class _BaseClient(Generic[_HttpT]):
     """Everything of a client that does no I/O."""
+
+    _http_class: type[_HttpT]  # httpx.Client or httpx.AsyncClient
+    _other_class = ""  # the other client of the pair, for the error message
+    _limiter: RateLimiter | AsyncRateLimiter | None
 
     def __init__(
         self,
         *,
-        api_key: str | None,
-        base_url: str | None,
-        timeout: TimeoutArg,
-        max_retries: int,
-        deadline: float | timedelta | None,
-        retry_ambiguous: bool,
-        rate_limit: float | None,
-        max_retry_wait: float | timedelta,
-        max_response_bytes: int,
-        on_request: Hook | None,
-        on_retry: Hook | None,
-        on_response: Hook | None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutArg = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: _HttpT | None = None,
+        deadline: float | timedelta | None = None,
+        retry_ambiguous: bool = False,
+        rate_limit: float | None = None,
+        max_retry_wait: float | timedelta = DEFAULT_MAX_RETRY_WAIT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        on_request: Hook | None = None,
+        on_retry: Hook | None = None,
+        on_response: Hook | None = None,
     ) -> None:
         configure_from_env()
         self._settings: Settings = resolve_settings(
@@ -196,8 +232,35 @@ class _BaseClient:
         # Time sources, replaceable in tests so waits are measured without sleeping.
         self._clock: Callable[[], float] = time.monotonic
         self._wallclock: Callable[[], float] = time.time
-        self._backoff = default_backoff()
+        # None: tenacity's jittered exponential backoff, built on the first retry.
+        self._backoff: tenacity.wait.wait_base | None = None
         self._closed = False
+        kind = self._http_class.__name__
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            raise ValidationError(
+                "http_client",
+                f"expected an httpx.{kind}, got {type(http_client).__name__}",
+                f"pass httpx.{kind}(...) (use {self._other_class} for an "
+                f"httpx.{self._other_class})",
+            )
+        self._owns_http = http_client is None
+        self._http: _HttpT = http_client or self._http_class(
+            timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
+        )
+        self._http.base_url = httpx.URL(self._settings.base_url)
+        self._http.auth = self._auth
+        install(self._http, self._settings.max_response_bytes)
+        self._api = AuthenticatedClient(base_url=self._settings.base_url, token=_TOKEN_PLACEHOLDER)
+        self._bind()
+
+    def _bind(self) -> None:
+        """Attach the I/O side: the generated client, request logging, sleep, limiter."""
+        raise NotImplementedError
+
+    def _add_request_hook(self, hook: Callable[[httpx.Request], Any]) -> None:
+        hooks: dict[str, list[Callable[..., Any]]] = self._http.event_hooks
+        hooks["request"] = [*hooks.get("request", []), hook]
+        self._http.event_hooks = hooks
 
     # -- public read-only settings -------------------------------------------------
 
@@ -242,13 +305,13 @@ class _BaseClient:
         prompt: str,
         *,
         model: str | None,
-        options: dict[str, Any],
         image: ImageInput | None,
         mask: ImageInput | None,
         idempotency_key: str | None,
         timeout: TimeoutArg,
         deadline: float | timedelta | None,
         retry_ambiguous: bool | None,
+        **options: Any,
     ) -> _Call:
         prepared = prepare_body(
             prompt=prompt,
@@ -269,9 +332,10 @@ class _BaseClient:
             retry_ambiguous=self._settings.retry_ambiguous
             if retry_ambiguous is None
             else bool(retry_ambiguous),
+            endpoint=generate_image,
+            arguments={"body": body, "idempotency_key": key},
             idempotency_key=key,
             prepared=prepared,
-            body=body,
             timeout=call_timeout(timeout) or self._settings.timeout,
         )
 
@@ -281,7 +345,9 @@ class _BaseClient:
             operation="list_models",
             budget=self._budget(None),
             retry_ambiguous=True,
-            timeout=self._settings.timeout or httpx.Timeout(30.0, connect=DEFAULT_CONNECT_TIMEOUT),
+            endpoint=list_models,
+            arguments={},
+            timeout=self._settings.timeout or _LIST_TIMEOUT,
         )
 
     def _attempt_context(self, call: _Call) -> AttemptContext:
@@ -306,16 +372,13 @@ class _BaseClient:
             )
             self._emit(
                 self._settings.on_retry,
-                RequestEvent(
-                    operation=call.operation,
-                    attempt=attempt,
-                    idempotency_key=call.idempotency_key,
-                    request_id=error.request_id,
-                    status=getattr(error, "status", None),
-                    elapsed=call.budget.elapsed(),
-                    wait=wait,
-                    error=error,
-                ),
+                call,
+                attempt=attempt,
+                request_id=error.request_id,
+                status=getattr(error, "status", None),
+                elapsed=call.budget.elapsed(),
+                wait=wait,
+                error=error,
             )
 
         return RetryPolicy(
@@ -327,19 +390,43 @@ class _BaseClient:
             on_retry=notify,
         )
 
+    def _retry_plan(
+        self, call: _Call, error: APIError, attempt: Callable[[_Call], _R]
+    ) -> tuple[RetryPolicy, Callable[[_Call], _R]]:
+        """After a failed first attempt: the policy and what tenacity runs next, or
+        the final error raised at once when the failure may not be retried."""
+        policy = self._policy(call)
+        if not policy.allows(error, 1):
+            self._raise_final(call, policy, error)
+        return policy, _replaying(error, attempt)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+
     # -- hooks and logging -----------------------------------------------------------
 
-    @staticmethod
-    def _emit(hook: Hook | None, event: RequestEvent) -> None:
+    def _emit(self, hook: Hook | None, call: _Call, **fields: Any) -> None:
+        """Call ``hook`` with a RequestEvent (built only when a hook is set)."""
+        if hook is None:
+            return
+        from ._hooks import RequestEvent  # only clients with hooks pay for the class
+
+        event = RequestEvent(
+            operation=call.operation, idempotency_key=call.idempotency_key, **fields
+        )
         # A failing observability hook must not change what a call does (for example
         # lose a result that was already billed), so its error is logged, not raised.
-        if hook is not None:
-            try:
-                hook(event)
-            except Exception:
-                logger.exception("a nebula_images hook raised; the call goes on")
+        try:
+            hook(event)
+        except Exception:
+            logger.exception("a nebula_images hook raised; the call goes on")
 
-    def _before_attempt(self, call: _Call) -> None:
+    def _start_attempt(
+        self, call: _Call
+    ) -> tuple[AttemptContext, float, contextvars.Token[AttemptContext | None]]:
+        """Count and announce an attempt; its transport context, start time and the
+        token that ends the context (``ATTEMPT.reset``) once the attempt is over."""
         call.attempts += 1
         logger.debug(
             "%s attempt %d (idempotency_key=%s)",
@@ -347,14 +434,29 @@ class _BaseClient:
             call.attempts,
             call.idempotency_key,
         )
-        self._emit(
-            self._settings.on_request,
-            RequestEvent(
-                operation=call.operation,
-                attempt=call.attempts,
-                idempotency_key=call.idempotency_key,
-            ),
-        )
+        self._emit(self._settings.on_request, call, attempt=call.attempts)
+        ctx = self._attempt_context(call)
+        return ctx, self._clock(), ATTEMPT.set(ctx)
+
+    def _attempt_failed(
+        self, call: _Call, exc: BaseException, ctx: AttemptContext, started: float
+    ) -> APIError:
+        """The typed error of an attempt whose send or parse raised ``exc``."""
+        error = self._error_from_exception(call, exc, ctx)
+        self._after_attempt(call, started, ctx.status, error.request_id, error)
+        return error
+
+    def _attempt_answered(
+        self, call: _Call, response: Response[Any], ctx: AttemptContext, started: float
+    ) -> Outcome:
+        """The result of an attempt that got an answer, or its typed error."""
+        try:
+            result = self._interpret(call, response, ctx, started)
+        except APIError as error:
+            self._after_attempt(call, started, int(response.status_code), error.request_id, error)
+            raise
+        self._after_attempt(call, started, 200, response.headers.get("x-request-id"), None)
+        return result
 
     def _after_attempt(
         self,
@@ -377,15 +479,12 @@ class _BaseClient:
         )
         self._emit(
             self._settings.on_response,
-            RequestEvent(
-                operation=call.operation,
-                attempt=call.attempts,
-                idempotency_key=call.idempotency_key,
-                request_id=request_id,
-                status=status,
-                elapsed=elapsed,
-                error=error,
-            ),
+            call,
+            attempt=call.attempts,
+            request_id=request_id,
+            status=status,
+            elapsed=elapsed,
+            error=error,
         )
 
     @staticmethod
@@ -660,16 +759,6 @@ class _BaseClient:
         raise final from error
 
 
-_CALL_PARAMS = (
-    "negative_prompt",
-    "num_steps",
-    "guidance_scale",
-    "width",
-    "height",
-    "seed",
-)
-
-
 _ARGS_DOC = """
     Args:
         api_key: the API key; default the environment variable NEBULA_API_KEY.
@@ -694,69 +783,25 @@ _ARGS_DOC = """
 """
 
 
-class Client(_BaseClient):
+class Client(_BaseClient[httpx.Client]):
     """Synchronous client: ``with Client() as client: client.images.generate("...")``."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutArg = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.Client | None = None,
-        deadline: float | timedelta | None = None,
-        retry_ambiguous: bool = False,
-        rate_limit: float | None = None,
-        max_retry_wait: float | timedelta = DEFAULT_MAX_RETRY_WAIT,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        on_request: Hook | None = None,
-        on_retry: Hook | None = None,
-        on_response: Hook | None = None,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_ambiguous=retry_ambiguous,
-            rate_limit=rate_limit,
-            max_retry_wait=max_retry_wait,
-            max_response_bytes=max_response_bytes,
-            on_request=on_request,
-            on_retry=on_retry,
-            on_response=on_response,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ValidationError(
-                "http_client",
-                f"expected an httpx.Client, got {type(http_client).__name__}",
-                "pass httpx.Client(...) (use AsyncClient for an httpx.AsyncClient)",
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
-        )
-        self._http.base_url = httpx.URL(self._settings.base_url)
-        self._http.auth = self._auth
-        hooks = self._http.event_hooks
-        hooks["request"] = [*hooks.get("request", []), self._log_request]
-        self._http.event_hooks = hooks
-        install(self._http, self._settings.max_response_bytes)
-        self._api = AuthenticatedClient(
-            base_url=self._settings.base_url, token=_TOKEN_PLACEHOLDER
-        ).set_httpx_client(self._http)
+    _http_class = httpx.Client
+    _other_class = "AsyncClient"
+
+    def _bind(self) -> None:
+        self._add_request_hook(self._log_request)
+        self._api = self._api.set_httpx_client(self._http)
         self._sleep: Callable[[float], None] = time.sleep
-        self._limiter = (
-            RateLimiter(
+        self._limiter: RateLimiter | None = None
+        if self._settings.rate_limit:
+            from ._limits import RateLimiter  # only clients with rate_limit= need it
+
+            self._limiter = RateLimiter(
                 self._settings.rate_limit,
                 clock=lambda: self._clock(),
                 sleep=lambda wait: self._sleep(wait),
             )
-            if self._settings.rate_limit
-            else None
-        )
         self.images = Images(self)
         self.models = Models(self)
 
@@ -773,120 +818,55 @@ class Client(_BaseClient):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _attempt(self, call: _Call) -> GenerationResult | list[ModelInfo]:
+    def _attempt(self, call: _Call) -> Outcome:
         remaining = self._deadline_check(call)
         # The limiter comes first so that on_request fires when the request really goes.
         if self._limiter is not None:
             if self._limiter.acquire(remaining) is None:
                 raise self._limiter_timeout(call, self._limiter.per_minute)
             self._deadline_check(call)
-        self._before_attempt(call)
-        ctx = self._attempt_context(call)
-        started = self._clock()
-        token = ATTEMPT.set(ctx)
+        ctx, started, token = self._start_attempt(call)
         try:
-            try:
-                response: Response[Any]
-                if call.operation == "generate":
-                    assert call.body is not None
-                    response = generate_image.sync_detailed(
-                        client=self._api,
-                        body=call.body,
-                        idempotency_key=cast(str, call.idempotency_key),
-                    )
-                else:
-                    response = list_models.sync_detailed(client=self._api)
-            except (httpx.HTTPError, BodyTooLargeError, ValueError, KeyError, TypeError) as exc:
-                error = self._error_from_exception(call, exc, ctx)
-                self._after_attempt(call, started, ctx.status, error.request_id, error)
-                raise error from exc
+            response = call.endpoint.sync_detailed(client=self._api, **call.arguments)
+        except _SEND_ERRORS as exc:
+            raise self._attempt_failed(call, exc, ctx, started) from exc
         finally:
             ATTEMPT.reset(token)
-        try:
-            result = self._interpret(call, response, ctx, started)
-        except APIError as error:
-            self._after_attempt(call, started, int(response.status_code), error.request_id, error)
-            raise
-        self._after_attempt(call, started, 200, response.headers.get("x-request-id"), None)
-        return result
+        return self._attempt_answered(call, response, ctx, started)
 
-    def _run(self, call: _Call) -> GenerationResult | list[ModelInfo]:
-        if self._closed:
-            raise RuntimeError("this client is closed; create a new one")
-        policy = self._policy(call)
-        retrying = tenacity.Retrying(
-            retry=policy.retry,
-            wait=policy.wait,
-            stop=policy.stop,
-            sleep=lambda wait: self._sleep(wait),
-            before_sleep=policy.before_sleep,
-            reraise=True,
-        )
+    def _run(self, call: _Call) -> Outcome:
+        self._check_open()
         try:
-            return retrying(self._attempt, call)
+            return self._attempt(call)
+        except APIError as error:
+            first = error
+        policy, attempt = self._retry_plan(call, first, self._attempt)
+        import tenacity  # loaded by the first retry only
+
+        retrying = tenacity.Retrying(sleep=lambda wait: self._sleep(wait), **policy.options())
+        try:
+            return retrying(attempt, call)
         except APIError as error:
             self._raise_final(call, policy, error)
 
 
-class AsyncClient(_BaseClient):
+class AsyncClient(_BaseClient[httpx.AsyncClient]):
     """Asynchronous client: ``async with AsyncClient() as c: await c.images.generate("...")``."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutArg = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.AsyncClient | None = None,
-        deadline: float | timedelta | None = None,
-        retry_ambiguous: bool = False,
-        rate_limit: float | None = None,
-        max_retry_wait: float | timedelta = DEFAULT_MAX_RETRY_WAIT,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        on_request: Hook | None = None,
-        on_retry: Hook | None = None,
-        on_response: Hook | None = None,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            retry_ambiguous=retry_ambiguous,
-            rate_limit=rate_limit,
-            max_retry_wait=max_retry_wait,
-            max_response_bytes=max_response_bytes,
-            on_request=on_request,
-            on_retry=on_retry,
-            on_response=on_response,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ValidationError(
-                "http_client",
-                f"expected an httpx.AsyncClient, got {type(http_client).__name__}",
-                "pass httpx.AsyncClient(...) (use Client for an httpx.Client)",
-            )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
-        )
-        self._http.base_url = httpx.URL(self._settings.base_url)
-        self._http.auth = self._auth
-        hooks = self._http.event_hooks
-        hooks["request"] = [*hooks.get("request", []), self._alog_request]
-        self._http.event_hooks = hooks
-        install(self._http, self._settings.max_response_bytes)
-        self._api = AuthenticatedClient(
-            base_url=self._settings.base_url, token=_TOKEN_PLACEHOLDER
-        ).set_async_httpx_client(self._http)
+    _http_class = httpx.AsyncClient
+    _other_class = "Client"
+
+    def _bind(self) -> None:
+        self._add_request_hook(self._alog_request)
+        self._api = self._api.set_async_httpx_client(self._http)
         import asyncio  # here, not at the top: the sync Client never needs asyncio
 
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        self._limiter = (
-            AsyncRateLimiter(self._settings.rate_limit) if self._settings.rate_limit else None
-        )
+        self._limiter: AsyncRateLimiter | None = None
+        if self._settings.rate_limit:
+            from ._limits import AsyncRateLimiter  # only clients with rate_limit= need it
+
+            self._limiter = AsyncRateLimiter(self._settings.rate_limit)
         self.images = AsyncImages(self)
         self.models = AsyncModels(self)
 
@@ -906,79 +886,57 @@ class AsyncClient(_BaseClient):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def _attempt(self, call: _Call) -> GenerationResult | list[ModelInfo]:
+    async def _attempt(self, call: _Call) -> Outcome:
+        import asyncio
+
         remaining = self._deadline_check(call)
         # The limiter comes first so that on_request fires when the request really goes.
         if self._limiter is not None:
             if await self._limiter.acquire(remaining) is None:
                 raise self._limiter_timeout(call, self._limiter.per_minute)
             remaining = self._deadline_check(call)
-        self._before_attempt(call)
-        ctx = self._attempt_context(call)
-        started = self._clock()
-        token = ATTEMPT.set(ctx)
+        ctx, started, token = self._start_attempt(call)
         try:
-            try:
-                # asyncio.timeout makes the deadline hard even for a drip-fed body.
-                async with _asyncio_timeout(remaining):
-                    response: Response[Any]
-                    if call.operation == "generate":
-                        assert call.body is not None
-                        response = await generate_image.asyncio_detailed(
-                            client=self._api,
-                            body=call.body,
-                            idempotency_key=cast(str, call.idempotency_key),
-                        )
-                    else:
-                        response = await list_models.asyncio_detailed(client=self._api)
-            except TimeoutError as exc:
-                converted: Exception = httpx.ReadTimeout("the call's deadline ran out")
-                if not ctx.sent:
-                    converted = httpx.PoolTimeout("the call's deadline ran out before sending")
-                error = self._error_from_exception(call, converted, ctx)
-                self._after_attempt(call, started, ctx.status, error.request_id, error)
-                raise error from exc
-            except (httpx.HTTPError, BodyTooLargeError, ValueError, KeyError, TypeError) as exc:
-                error = self._error_from_exception(call, exc, ctx)
-                self._after_attempt(call, started, ctx.status, error.request_id, error)
-                raise error from exc
+            # asyncio.timeout makes the deadline hard even for a drip-fed body.
+            async with asyncio.timeout(remaining):
+                response = await call.endpoint.asyncio_detailed(client=self._api, **call.arguments)
+        except TimeoutError as exc:
+            converted: Exception = httpx.ReadTimeout("the call's deadline ran out")
+            if not ctx.sent:
+                converted = httpx.PoolTimeout("the call's deadline ran out before sending")
+            raise self._attempt_failed(call, converted, ctx, started) from exc
+        except _SEND_ERRORS as exc:
+            raise self._attempt_failed(call, exc, ctx, started) from exc
         finally:
             ATTEMPT.reset(token)
-        try:
-            result = self._interpret(call, response, ctx, started)
-        except APIError as error:
-            self._after_attempt(call, started, int(response.status_code), error.request_id, error)
-            raise
-        self._after_attempt(call, started, 200, response.headers.get("x-request-id"), None)
-        return result
+        return self._attempt_answered(call, response, ctx, started)
 
-    async def _run(self, call: _Call) -> GenerationResult | list[ModelInfo]:
-        if self._closed:
-            raise RuntimeError("this client is closed; create a new one")
-        policy = self._policy(call)
-        retrying = tenacity.AsyncRetrying(
-            retry=policy.retry,
-            wait=policy.wait,
-            stop=policy.stop,
-            sleep=lambda wait: self._sleep(wait),
-            before_sleep=policy.before_sleep,
-            reraise=True,
-        )
+    async def _run(self, call: _Call) -> Outcome:
+        self._check_open()
         try:
-            return cast(GenerationResult | list[ModelInfo], await retrying(self._attempt, call))
+            return await self._attempt(call)
+        except APIError as error:
+            first = error
+        policy, attempt = self._retry_plan(call, first, self._attempt)
+        import tenacity  # loaded by the first retry only
+
+        retrying = tenacity.AsyncRetrying(sleep=lambda wait: self._sleep(wait), **policy.options())
+        try:
+            return cast(Outcome, await retrying(attempt, call))
         except APIError as error:
             self._raise_final(call, policy, error)
-
-
-def _asyncio_timeout(seconds: float | None) -> Any:
-    import asyncio
-
-    return asyncio.timeout(seconds)
 
 
 # One argument list for both clients, appended so that help(Client) shows it.
 Client.__doc__ = f"{Client.__doc__}\n{_ARGS_DOC}"
 AsyncClient.__doc__ = f"{AsyncClient.__doc__}\n{_ARGS_DOC}"
+
+
+def _arguments(scope: dict[str, Any]) -> dict[str, Any]:
+    """A method's arguments from its ``locals()`` (taken first thing): without ``self``,
+    ``**defaults`` spread. Lets the sync and async namespaces share one argument list."""
+    arguments = {name: value for name, value in scope.items() if name not in ("self", "defaults")}
+    return {**arguments, **scope.get("defaults", {})}
 
 
 class Images:
@@ -1007,24 +965,7 @@ class Images:
     ) -> GenerationResult:
         """Generate images; ``model`` defaults to FLUX.1 schnell. Raises ValidationError
         before sending when a parameter does not suit the model, APIError on failure."""
-        call = self._client._prepare_generation(
-            prompt,
-            model=model,
-            options={
-                "negative_prompt": negative_prompt,
-                "num_steps": num_steps,
-                "guidance_scale": guidance_scale,
-                "width": width,
-                "height": height,
-                "seed": seed,
-            },
-            image=image,
-            mask=mask,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            deadline=deadline,
-            retry_ambiguous=retry_ambiguous,
-        )
+        call = self._client._prepare_generation(**_arguments(locals()))
         return cast(GenerationResult, self._client._run(call))
 
     def generate_many(
@@ -1039,17 +980,10 @@ class Images:
     ) -> Iterator[GenerationResult | BatchError | BatchSkipped]:
         """Generate one outcome per request on ``concurrency`` threads, in input order
         (see ``nebula_images._batch``: partial failures, resume with ``output_dir``)."""
+        arguments = _arguments(locals())
         from ._batch import generate_many_sync
 
-        return generate_many_sync(
-            self._client,
-            requests,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            output_dir=output_dir,
-            on_progress=on_progress,
-            **defaults,
-        )
+        return generate_many_sync(self._client, **arguments)
 
 
 class AsyncImages:
@@ -1078,24 +1012,7 @@ class AsyncImages:
     ) -> GenerationResult:
         """Generate images; ``model`` defaults to FLUX.1 schnell. Raises ValidationError
         before sending when a parameter does not suit the model, APIError on failure."""
-        call = self._client._prepare_generation(
-            prompt,
-            model=model,
-            options={
-                "negative_prompt": negative_prompt,
-                "num_steps": num_steps,
-                "guidance_scale": guidance_scale,
-                "width": width,
-                "height": height,
-                "seed": seed,
-            },
-            image=image,
-            mask=mask,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            deadline=deadline,
-            retry_ambiguous=retry_ambiguous,
-        )
+        call = self._client._prepare_generation(**_arguments(locals()))
         return cast(GenerationResult, await self._client._run(call))
 
     def generate_many(
@@ -1110,17 +1027,10 @@ class AsyncImages:
     ) -> AsyncIterator[GenerationResult | BatchError | BatchSkipped]:
         """``async for outcome in client.images.generate_many(...)``: one outcome per
         request on ``concurrency`` tasks, in input order (see ``nebula_images._batch``)."""
+        arguments = _arguments(locals())
         from ._batch import generate_many_async
 
-        return generate_many_async(
-            self._client,
-            requests,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            output_dir=output_dir,
-            on_progress=on_progress,
-            **defaults,
-        )
+        return generate_many_async(self._client, **arguments)
 
 
 class Models:

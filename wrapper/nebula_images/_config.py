@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -90,17 +91,23 @@ def _timeout(value: TimeoutArg) -> httpx.Timeout | None:
     return httpx.Timeout(total, connect=min(total, DEFAULT_CONNECT_TIMEOUT))
 
 
+@functools.cache
+def _model_timeout(read: float) -> httpx.Timeout:
+    # One per model read time (a handful), not one per attempt.
+    return httpx.Timeout(
+        connect=DEFAULT_CONNECT_TIMEOUT,
+        read=read,
+        write=DEFAULT_WRITE_TIMEOUT,
+        pool=DEFAULT_POOL_TIMEOUT,
+    )
+
+
 def attempt_timeout(
     configured: httpx.Timeout | None, model_read_timeout: float, remaining: float | None
 ) -> httpx.Timeout:
     """The timeout of one attempt: the caller's, else connect short and read per model,
     every phase capped by what is left of the deadline."""
-    base = configured or httpx.Timeout(
-        connect=DEFAULT_CONNECT_TIMEOUT,
-        read=model_read_timeout,
-        write=DEFAULT_WRITE_TIMEOUT,
-        pool=DEFAULT_POOL_TIMEOUT,
-    )
+    base = configured or _model_timeout(model_read_timeout)
     if remaining is None:
         return base
 

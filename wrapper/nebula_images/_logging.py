@@ -6,6 +6,7 @@ second line of defence behind never formatting the key in the first place.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -14,11 +15,15 @@ __all__ = ["configure_from_env", "logger"]
 
 logger = logging.getLogger("nebula_images")
 
-_SECRET = re.compile(r"(Bearer\s+)[^\s'\",}]+|\bak_[A-Za-z0-9_\-]{4,}", re.IGNORECASE)
+
+@functools.cache
+def _secret() -> re.Pattern[str]:
+    # Compiled on the first record that passes the level: with logging off, never.
+    return re.compile(r"(Bearer\s+)[^\s'\",}]+|\bak_[A-Za-z0-9_\-]{4,}", re.IGNORECASE)
 
 
 def _scrub(text: str) -> str:
-    return _SECRET.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+    return _secret().sub(lambda m: (m.group(1) or "") + "[redacted]", text)
 
 
 class RedactingFilter(logging.Filter):

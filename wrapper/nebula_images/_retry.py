@@ -16,6 +16,10 @@ with a fake clock and measure them, a custom ``wait`` can return the server's
 Retry-After instead of the backoff, ``stop`` sees the chosen wait (to refuse one past
 the deadline) and the hooks are per client. Stamina's knobs are global (its testing
 switch and instrumentation hooks) and it cannot report the waits it takes.
+
+tenacity is imported only once an attempt has failed in a way that may be retried:
+a call that succeeds at once (the common case) never builds or imports the retry
+machinery, which keeps both ``import`` and the per-call overhead low.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import tenacity
+from typing import TYPE_CHECKING, Any
 
 from ._errors import APIError, APITimeoutError, RateLimitError
+
+if TYPE_CHECKING:
+    import tenacity
 
 __all__ = ["Budget", "Failure", "RetryPolicy", "failure_of", "mark", "parse_retry_after"]
 
@@ -147,14 +152,14 @@ class RetryPolicy:
         retry_ambiguous: bool,
         max_retry_wait: float,
         budget: Budget,
-        backoff: tenacity.wait.wait_base,
+        backoff: tenacity.wait.wait_base | None,
         on_retry: Callable[[APIError, int, float], None],
     ) -> None:
         self.max_retries = max_retries
         self.retry_ambiguous = retry_ambiguous
         self.max_retry_wait = max_retry_wait
         self.budget = budget
-        self.backoff = backoff
+        self.backoff = backoff if backoff is not None else default_backoff()
         self.notify_retry = on_retry
         self.refusal: tuple[str, float] | None = None
         self.waits: list[float] = []
@@ -166,14 +171,17 @@ class RetryPolicy:
         error = outcome.exception()
         return error if isinstance(error, APIError) else None
 
-    def retry(self, state: tenacity.RetryCallState) -> bool:
-        error = self._error(state)
-        if error is None or state.attempt_number > self.max_retries:
+    def allows(self, error: APIError | None, attempt: int) -> bool:
+        """True when ``error``, the failure of attempt number ``attempt``, may be retried."""
+        if error is None or attempt > self.max_retries:
             return False
         failure = failure_of(error)
         return failure is Failure.NEVER_STARTED or (
             failure is Failure.AMBIGUOUS and self.retry_ambiguous
         )
+
+    def retry(self, state: tenacity.RetryCallState) -> bool:
+        return self.allows(self._error(state), state.attempt_number)
 
     def wait(self, state: tenacity.RetryCallState) -> float:
         error = self._error(state)
@@ -202,6 +210,16 @@ class RetryPolicy:
         if error is not None:
             self.notify_retry(error, state.attempt_number, wait)
 
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of ``tenacity.Retrying``/``AsyncRetrying`` (all but sleep)."""
+        return {
+            "retry": self.retry,
+            "wait": self.wait,
+            "stop": self.stop,
+            "before_sleep": self.before_sleep,
+            "reraise": True,
+        }
+
     def finish(self, error: APIError, attempts: int) -> APIError:
         """The error to raise once retrying stops, with the attempt count and any refusal."""
         error.attempts = attempts
@@ -229,6 +247,8 @@ class RetryPolicy:
 
 def default_backoff(initial: float = 0.5, maximum: float = 8.0) -> tenacity.wait.wait_base:
     """Exponential backoff with jitter: ~initial, 2x, 4x ... capped at ``maximum``."""
+    import tenacity
+
     return tenacity.wait_exponential_jitter(
         multiplier=initial, max=maximum, exp_base=2, jitter=initial
     )

@@ -26,6 +26,8 @@ from ._encoding import decode_base64_strict
 __all__ = ["ATTEMPT", "AsyncCappedTransport", "AttemptContext", "CappedTransport", "install"]
 
 _B64_FIELD = re.compile(rb'"b64_json"\s*:\s*"')
+# Headers that describe the body as it came over the wire, not the body handed on.
+_BODY_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 class BodyTooLargeError(Exception):
@@ -59,29 +61,44 @@ ATTEMPT: contextvars.ContextVar[AttemptContext | None] = contextvars.ContextVar(
 class _BodyBuffer:
     """Collects a body up to a cap, checking the deadline between chunks."""
 
-    def __init__(self, ctx: AttemptContext, request: httpx.Request, length: str | None) -> None:
+    def __init__(self, ctx: AttemptContext, request: httpx.Request, headers: httpx.Headers) -> None:
         self._ctx = ctx
         self._request = request
+        self._size = 0  # bytes received so far
         # Growing a bytearray reallocates in place for large blocks (mremap), so
         # the body is held once; a Content-Length over the cap fails before reading.
         self._buffer = bytearray()
-        if length and length.isdigit() and ctx.max_body and int(length) > ctx.max_body:
+        length = headers.get("content-length")
+        expected = int(length) if length and length.isdigit() else None
+        if expected is not None and ctx.max_body and expected > ctx.max_body:
             raise BodyTooLargeError(ctx.max_body)
+        if expected and "content-encoding" not in headers:
+            # A known size gets one exact allocation: growth steps overshoot by up to 1/8.
+            self._buffer = bytearray(expected)
 
     def feed(self, chunk: bytes) -> None:
         ctx = self._ctx
-        if ctx.max_body and len(self._buffer) + len(chunk) > ctx.max_body:
+        end = self._size + len(chunk)
+        if ctx.max_body and end > ctx.max_body:
             raise BodyTooLargeError(ctx.max_body)
         if ctx.deadline is not None and time.monotonic() > ctx.deadline:
             raise httpx.ReadTimeout(
                 "the call's deadline ran out while reading", request=self._request
             )
-        self._buffer += chunk
+        if end <= len(self._buffer):
+            # Through a memoryview: a bytearray slice assignment would copy the chunk first.
+            with memoryview(self._buffer) as view:
+                view[self._size : end] = chunk
+        else:  # no Content-Length, or more than it said
+            del self._buffer[self._size :]
+            self._buffer += chunk
+        self._size = end
 
     def finish(self, response: httpx.Response) -> httpx.Response:
         ctx = self._ctx
         body = self._buffer
         self._buffer = bytearray()
+        del body[self._size :]  # a body shorter than its Content-Length: truncated
         content: bytes
         if ctx.extract_images and response.status_code == 200:
             content, ctx.images = _extract_images(body)
@@ -91,11 +108,8 @@ class _BodyBuffer:
         ctx.status = response.status_code
         ctx.headers = response.headers
         ctx.body = content
-        headers = [
-            (k, v)
-            for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
+        # Raw (bytes) pairs: no decoding and re-encoding of every header.
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_HEADERS]
         return httpx.Response(
             response.status_code,
             headers=headers,
@@ -142,6 +156,17 @@ def _apply_timeout(request: httpx.Request, ctx: AttemptContext | None) -> None:
             request.extensions["timeout"] = ctx.timeout.as_dict()
 
 
+def _start_body(
+    ctx: AttemptContext | None, max_body: int, request: httpx.Request, response: httpx.Response
+) -> _BodyBuffer:
+    """Record what the attempt saw of ``response`` and start collecting its body."""
+    if ctx is None:
+        ctx = AttemptContext(max_body=max_body)
+    ctx.status, ctx.headers = response.status_code, response.headers
+    ctx.max_body = ctx.max_body or max_body
+    return _BodyBuffer(ctx, request, response.headers)
+
+
 class CappedTransport(httpx.BaseTransport):
     """Wraps a sync transport (see the module docstring)."""
 
@@ -153,12 +178,8 @@ class CappedTransport(httpx.BaseTransport):
         ctx = ATTEMPT.get()
         _apply_timeout(request, ctx)
         response = self.inner.handle_request(request)
-        if ctx is None:
-            ctx = AttemptContext(max_body=self.max_body)
-        ctx.status, ctx.headers = response.status_code, response.headers
-        ctx.max_body = ctx.max_body or self.max_body
         try:
-            buffer = _BodyBuffer(ctx, request, response.headers.get("content-length"))
+            buffer = _start_body(ctx, self.max_body, request, response)
             for chunk in _iter_sync(response):
                 buffer.feed(chunk)
         finally:
@@ -180,12 +201,8 @@ class AsyncCappedTransport(httpx.AsyncBaseTransport):
         ctx = ATTEMPT.get()
         _apply_timeout(request, ctx)
         response = await self.inner.handle_async_request(request)
-        if ctx is None:
-            ctx = AttemptContext(max_body=self.max_body)
-        ctx.status, ctx.headers = response.status_code, response.headers
-        ctx.max_body = ctx.max_body or self.max_body
         try:
-            buffer = _BodyBuffer(ctx, request, response.headers.get("content-length"))
+            buffer = _start_body(ctx, self.max_body, request, response)
             async for chunk in _iter_async(response):
                 buffer.feed(chunk)
         finally:

@@ -7,6 +7,7 @@ model) plus the parameters to report on the result (without image blobs).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -39,10 +40,27 @@ def _show(number: float) -> str:
     return str(int(number)) if number == int(number) else str(number)
 
 
+def _brief(value: int | float) -> str:
+    # repr() of an int over 4300 digits raises ValueError; huge values are clipped.
+    try:
+        text = repr(value)
+    except ValueError:
+        return "a huge integer"
+    return text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+
+
 def _check_number(field: str, value: object, integer: bool) -> int | float:
     kind = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(field, f"must be {kind}, got {type(value).__name__}", f"pass {kind}")
+    # NaN and infinity are not JSON numbers (and int() of them raises).
+    if isinstance(value, float) and not math.isfinite(value):
+        bound = BOUNDS[field]
+        raise ValidationError(
+            field,
+            f"must be a finite number, got {value!r}",
+            f"pass a value from {_show(bound.minimum)} to {_show(bound.maximum)}",
+        )
     if integer and not isinstance(value, int):
         if value != int(value):
             raise ValidationError(field, f"must be an integer, got {value!r}", f"pass {int(value)}")
@@ -51,7 +69,7 @@ def _check_number(field: str, value: object, integer: bool) -> int | float:
     if not bound.minimum <= value <= bound.maximum:
         raise ValidationError(
             field,
-            f"{value!r} is out of range",
+            f"{_brief(value)} is out of range",
             f"pass a value from {_show(bound.minimum)} to {_show(bound.maximum)}",
         )
     return value
@@ -66,6 +84,15 @@ def _check_text(field: str, value: object, *, max_chars: int, min_chars: int) ->
             f"has {len(value)} characters",
             f"pass {min_chars} to {max_chars} characters",
         )
+    try:
+        # The body is sent as UTF-8: an unpaired surrogate cannot be encoded.
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            field,
+            f"has an unpaired surrogate at position {exc.start} (not valid Unicode)",
+            "pass valid Unicode text (e.g. decode input files with errors='replace')",
+        ) from None
     return value
 
 
@@ -95,7 +122,9 @@ def prepare_body(
     mask: ImageInput | None,
 ) -> PreparedBody:
     """Check a generation's arguments against the model's rules and build the body."""
-    name = _check_text("model", model, max_chars=MODEL_NAME_MAX_CHARS, min_chars=1).strip()
+    # Sent exactly as given: the spec accepts any other id (OtherModelRequest), so
+    # stripping would turn " x" into "x" (or " " into the invalid "") behind the caller's back.
+    name = _check_text("model", model, max_chars=MODEL_NAME_MAX_CHARS, min_chars=1)
     rules = rules_for(name)
     body: dict[str, Any] = {
         "model_name": name,
