@@ -88,37 +88,16 @@ def _has_surrogate(value: object) -> bool:
 
 
 # The complete list: any other refusal without a spec refusal fails test (c) and (b).
-CLIENT_ONLY_RULES: tuple[ClientOnlyRule, ...] = (
+CLIENT_ONLY_RULES: tuple[ClientOnlyRule, ...] = tuple(
     ClientOnlyRule(
-        "prompt",
-        "a prompt of only whitespace: the spec's Prompt is minLength 1, but a blank prompt "
-        "is a caller's mistake and would be billed",
-        lambda prompt, kwargs: isinstance(prompt, str) and prompt != "" and not prompt.strip(),
-    ),
-    *(
-        ClientOnlyRule(
-            name,
-            "text with an unpaired surrogate: JSON can escape it, but it is not Unicode and "
-            "the wrapper sends UTF-8",
-            lambda prompt, kwargs, name=name: _has_surrogate(
-                prompt if name == "prompt" else kwargs.get(name)
-            ),
-        )
-        for name in ("prompt", "model", "negative_prompt")
-    ),
-    *(
-        ClientOnlyRule(
-            other,
-            "image without mask (or mask without image) for a model not in the table: "
-            "OtherModelRequest takes each alone, the wrapper asks for the pair",
-            lambda prompt, kwargs, other=other: (
-                not rules_for(str(kwargs.get("model") or DEFAULT_MODEL)).known
-                and kwargs.get(other) is None
-                and kwargs.get("mask" if other == "image" else "image") is not None
-            ),
-        )
-        for other in INPUT_PARAMS
-    ),
+        name,
+        "text with an unpaired surrogate: JSON can escape it, but it is not Unicode and "
+        "the wrapper sends UTF-8",
+        lambda prompt, kwargs, name=name: _has_surrogate(
+            prompt if name == "prompt" else kwargs.get(name)
+        ),
+    )
+    for name in ("prompt", "model", "negative_prompt")
 )
 
 # Refusals the spec makes that the wrapper leaves to the server, on purpose.
@@ -786,12 +765,9 @@ def test_every_bound_edge_agrees_with_the_spec(
 @pytest.mark.parametrize(
     ("prompt", "kwargs", "field"),
     [
-        (" \t", {}, "prompt"),
         ("boat\ud800", {}, "prompt"),
         ("boat", {"model": "acme/x\udfff"}, "model"),
         ("boat", {"model": "acme/x", "negative_prompt": "\udbff"}, "negative_prompt"),
-        ("boat", {"model": "acme/x", "image": picture(16, 16)}, "mask"),
-        ("boat", {"model": "acme/x", "mask": picture(16, 16, mask=True)}, "image"),
     ],
 )
 def test_client_only_rules_are_exactly_the_listed_ones(
@@ -799,6 +775,28 @@ def test_client_only_rules_are_exactly_the_listed_ones(
 ) -> None:
     assert spec_verdict(spec_body(prompt, kwargs), spec_headers()) is None
     assert [rule.field for rule in client_only_rule(prompt, kwargs)] == [field]
+    with pytest.raises(ValidationError) as info:
+        recorder.generate(prompt, kwargs)
+    assert info.value.field == field
+    assert recorder.take() == []
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kwargs", "field"),
+    [
+        (" \t", {}, "prompt"),  # Prompt's pattern: at least one non-space character
+        ("boat", {"model": "acme/x", "image": picture(16, 16)}, "mask"),  # dependentRequired
+        ("boat", {"model": "acme/x", "mask": picture(16, 16, mask=True)}, "image"),
+    ],
+)
+def test_rules_that_began_client_side_are_now_the_specs(
+    recorder: Recorder, prompt: str, kwargs: dict[str, Any], field: str
+) -> None:
+    """A blank prompt and half an inpainting pair: refused by the spec and, before any
+    request, by the wrapper, with the same field named."""
+    verdict = spec_verdict(spec_body(prompt, kwargs), spec_headers())
+    assert verdict is not None and field in verdict
+    assert client_only_rule(prompt, kwargs) == []
     with pytest.raises(ValidationError) as info:
         recorder.generate(prompt, kwargs)
     assert info.value.field == field

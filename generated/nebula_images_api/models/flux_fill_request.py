@@ -28,8 +28,9 @@ class FluxFillRequest:
 
         Attributes:
             model_name (Literal['black-forest-labs/FLUX.1-Fill-dev']):
-            prompt (str): What to draw. Decided: 1 to 4,000 characters (the vendor states no limit; this
-                keeps bodies bounded).
+            prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
+                space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
+                is a mistake that would still be billed).
             image (str): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
                 alphabet, padded, no `data:` prefix). At most 24 MiB of base64 (decided, under
                 the 32 MiB body limit).

@@ -22,8 +22,9 @@ class FluxSchnellRequest:
 
     Attributes:
         model_name (Literal['black-forest-labs/FLUX.1-schnell']):
-        prompt (str): What to draw. Decided: 1 to 4,000 characters (the vendor states no limit; this
-            keeps bodies bounded).
+        prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
+            space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
+            is a mistake that would still be billed).
         num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
             (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
             server uses the model's default.

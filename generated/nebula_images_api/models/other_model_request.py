@@ -15,11 +15,13 @@ class OtherModelRequest:
     """Any model id not listed above (the platform adds models over time). The generic
     rules apply: every parameter is accepted with the shared bounds, and the server
     decides what the model uses. An id the server does not serve is answered with 404.
+    Decided: `image` and `mask` come as a pair (an inpainting needs both).
 
         Attributes:
             model_name (str):
-            prompt (str): What to draw. Decided: 1 to 4,000 characters (the vendor states no limit; this
-                keeps bodies bounded).
+            prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
+                space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
+                is a mistake that would still be billed).
             negative_prompt (None | str | Unset): What to keep out of the image. SDXL only. `null` is the same as leaving it
                 out
                 (the reference page's example sends `null`).

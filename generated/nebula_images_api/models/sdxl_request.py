@@ -22,8 +22,9 @@ class SDXLRequest:
 
     Attributes:
         model_name (Literal['stabilityai/stable-diffusion-xl-base-1.0']):
-        prompt (str): What to draw. Decided: 1 to 4,000 characters (the vendor states no limit; this
-            keeps bodies bounded).
+        prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
+            space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
+            is a mistake that would still be billed).
         negative_prompt (None | str | Unset): What to keep out of the image. SDXL only. `null` is the same as leaving it
             out
             (the reference page's example sends `null`).

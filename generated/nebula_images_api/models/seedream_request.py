@@ -24,8 +24,9 @@ class SeedreamRequest:
 
         Attributes:
             model_name (Literal['Bytedance-Seedream-3.0']):
-            prompt (str): What to draw. Decided: 1 to 4,000 characters (the vendor states no limit; this
-                keeps bodies bounded).
+            prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
+                space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
+                is a mistake that would still be billed).
             guidance_scale (float | Unset): How closely to follow the prompt. Decided: 0 to 30 (the vendor states no bounds;
                 its examples use 3.5, 4.5 and 9).
             width (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
