@@ -184,6 +184,18 @@ def test_bad_200_bodies_raise_response_validation_error(body: dict[str, Any], ma
     assert info.value.request_id == "req-err" and info.value.idempotency_key
 
 
+def test_a_b64_json_key_outside_the_images_is_refused() -> None:
+    # The transport decodes b64_json strings in body order; an extra one would shift
+    # the decoded images onto the wrong items.
+    other = base64.b64encode(PNG + b"other").decode()
+    body = {"b64_json": other, **generation_body()}
+    with (
+        client_for(answer(200, body)) as client,
+        pytest.raises(ResponseValidationError, match="2 b64_json strings for 1 images"),
+    ):
+        client.images.generate("x")
+
+
 def test_invalid_json_200_raises_response_validation_error() -> None:
     with (
         client_for(answer(200, content=b'{"model": "m", "data": [')) as client,
@@ -250,6 +262,47 @@ def test_models_list_errors_too() -> None:
         client.models.list()
     with client_for(answer(200, content=b"nope")) as client, pytest.raises(ResponseValidationError):
         client.models.list()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("model_type", 5, "data.models[0].model_type is 5, expected a string"),
+        ("model_name", None, "data.models[0].model_name is None, expected a string"),
+        ("price", "0.01", "data.models[0].price is a str, expected a finite number"),
+        ("context_length", 8.5, "data.models[0].context_length is 8.5, expected an integer"),
+        ("model_alias", ["a"], "data.models[0].model_alias is a list, expected a string"),
+    ],
+)
+def test_models_list_off_contract_field_is_response_validation_error(
+    field: str, value: Any, shown: str
+) -> None:
+    model = {"model_name": "m/img", "model_type": "Image", "price": 0.01, field: value}
+    body = {"data": {"models": [model]}, "message": "ok", "status": "success"}
+    with client_for(answer(200, body)) as client, pytest.raises(ResponseValidationError) as info:
+        client.models.list()
+    assert shown in info.value.message and "contract" in info.value.message
+    assert not info.value.may_have_been_billed and info.value.request_id == "req-err"
+
+
+def test_models_list_nullable_fields_read_as_none() -> None:
+    model = {"model_name": "m/txt", "model_type": "Text", "price": None, "context_length": 8}
+    body = {"data": {"models": [model]}, "message": "ok", "status": "success"}
+    with client_for(answer(200, body)) as client:
+        (info,) = client.models.list()
+    assert info.price is None and info.alias is None and info.context_length == 8
+
+
+@pytest.mark.parametrize("message", [5, ["a"], {"k": "v"}, None, ""])
+def test_error_message_that_is_no_text_falls_back_to_the_reason(message: Any) -> None:
+    body = {"message": message, "status": "failed"}
+    with client_for(answer(422, body)) as client, pytest.raises(UnprocessableEntityError) as info:
+        client.images.generate("x")
+    assert info.value.message == "Unprocessable Entity" and info.value.body == body
+    failed = {**generation_body(), "status": "failed", "message": message}
+    with client_for(answer(200, failed)) as client, pytest.raises(GenerationFailedError) as info2:
+        client.images.generate("x")
+    assert str(info2.value).startswith("HTTP 200: the server reported a failure")
 
 
 def test_tree_and_docstrings() -> None:

@@ -8,11 +8,10 @@ base64, base64 of something that is no picture). Each answer is served through
 ``httpx.MockTransport`` to ``Client`` and ``AsyncClient`` with ``max_retries=0``.
 
 The property: every outcome is a ``GenerationResult`` (only for a 200 whose body is a
-usable success) or a ``NebulaError`` subclass, never another exception and never a
-hang, and the API key is in no error message. Crashes that are known bugs of modules
-this file's owner may not edit are listed in ``KNOWN_BUGS`` (matched narrowly, each
-pinned by a strict xfail test with its minimal example) so the fuzzing keeps checking
-everything else.
+usable success, with the types the spec promises) or a ``NebulaError`` subclass, never
+another exception and never a hang, and the API key is in no error's message, args,
+request id or body. The bugs the fuzzing found are pinned below as regression tests,
+one minimal example each.
 """
 
 from __future__ import annotations
@@ -34,7 +33,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
-from nebula_images import AsyncClient, Client, GenerationResult, NebulaError
+from nebula_images import (
+    AsyncClient,
+    AuthenticationError,
+    BadRequestError,
+    Client,
+    GenerationResult,
+    InternalServerError,
+    NebulaError,
+    RateLimitError,
+    ResponseValidationError,
+)
 from nebula_images._images import ModelInfo
 
 API_KEY = "ak_fuzz_S3CRET_0123456789abcdef"
@@ -314,91 +323,7 @@ def answers(base: Callable[[], Any], valid: list[bytes]) -> st.SearchStrategy[An
     )
 
 
-# -- known bugs in modules owned by others -----------------------------------------------
-
-
-def nesting_depth(body: bytes) -> int:
-    depth = deepest = 0
-    for byte in body:
-        if byte in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in b"]}":
-            depth -= 1
-    return deepest
-
-
-@dataclass(frozen=True)
-class KnownBug:
-    """A crash (not a NebulaError) whose fix belongs to another module's owner."""
-
-    name: str
-    raises: type[BaseException] | tuple[type[BaseException], ...]
-    matches: Callable[[Answer, BaseException], bool]
-
-
-def _index_types(answer: Answer) -> set[type]:
-    try:
-        doc = json.loads(answer.body)
-        return {type(item.get("index")) for item in doc["data"]}
-    except Exception:
-        return set()
-
-
-def _inference_value(answer: Answer) -> list[Any]:
-    try:
-        doc = json.loads(answer.body)
-        return [item["timings"]["inference"] for item in doc["data"]]
-    except Exception:
-        return []
-
-
-KNOWN_BUGS: tuple[KnownBug, ...] = (
-    # _client._status_error / _failed_body / generated parser, _retry.parse_retry_after:
-    # json.loads only guarded against ValueError; deep nesting raises RecursionError.
-    KnownBug(
-        "deeply nested JSON body raises RecursionError",
-        RecursionError,
-        lambda answer, exc: nesting_depth(answer.body) > 500,
-    ),
-    # _client._generation_result sorts images by an `index` it never type-checks.
-    KnownBug(
-        "200 with mixed-type `index` values raises TypeError from sorted()",
-        TypeError,
-        lambda answer, exc: (
-            "not supported between instances" in str(exc) and len(_index_types(answer)) > 1
-        ),
-    ),
-    # _client._generation_result calls float() on an unchecked timings.inference.
-    KnownBug(
-        "200 with a non-number timings.inference raises ValueError/TypeError from float()",
-        (ValueError, TypeError),
-        lambda answer, exc: (
-            "float" in str(exc)
-            and any(
-                not isinstance(v, int | float) or isinstance(v, bool)
-                for v in _inference_value(answer)
-            )
-        ),
-    ),
-    # _client._status_error: Error.from_dict keeps a non-string `message`, then
-    # self._auth.redact(message) calls .replace on it.
-    KnownBug(
-        "error status with a non-string Error.message raises AttributeError",
-        AttributeError,
-        lambda answer, exc: "has no attribute 'replace'" in str(exc),
-    ),
-    # _retry.parse_retry_after: math.isfinite() of a JSON integer too big for a float.
-    KnownBug(
-        "error body with a huge integer retry_after raises OverflowError",
-        OverflowError,
-        lambda answer, exc: b"retry_after" in answer.body,
-    ),
-)
-
-# _client._generation_result copies fields of a 200 without checking their types, so an
-# off-contract answer becomes a GenerationResult carrying the wrong types.
-LENIENT_RESULT = "200 with off-contract field types accepted into a GenerationResult"
+# -- what a result must look like --------------------------------------------------------
 
 
 def result_problems(result: GenerationResult) -> list[str]:
@@ -419,13 +344,6 @@ def result_problems(result: GenerationResult) -> list[str]:
         ):
             problems.append(f"seed {image.seed!r}")
     return problems
-
-
-def known_bug(answer: Answer, exc: BaseException) -> KnownBug | None:
-    for bug in KNOWN_BUGS:
-        if isinstance(exc, bug.raises) and bug.matches(answer, exc):
-            return bug
-    return None
 
 
 # -- running an answer through both clients ----------------------------------------------
@@ -488,25 +406,32 @@ def outcomes(answer: Answer, call: str) -> list[Any]:
     return results
 
 
+def error_surfaces(error: NebulaError) -> list[str]:
+    """Everything of an error a user may print or log."""
+    return [
+        str(error),
+        repr(error),
+        *map(str, error.args),
+        repr(getattr(error, "request_id", None)),
+        repr(getattr(error, "body", None)),
+    ]
+
+
 def check_outcome(answer: Answer, outcome: Any, expected: type, seen: Counter[str]) -> None:
     if isinstance(outcome, NebulaError):
-        for text in (str(outcome), repr(outcome), *map(str, outcome.args)):
+        for text in error_surfaces(outcome):
             assert API_KEY not in text, f"the API key leaked into an error: {text[:300]}"
         seen[type(outcome).__name__] += 1
         return
     if isinstance(outcome, BaseException):
-        bug = known_bug(answer, outcome)
-        if bug is None:
-            raise AssertionError(
-                f"{type(outcome).__name__} escaped instead of a NebulaError: {outcome!r}"
-            ) from outcome
-        seen[f"known bug: {bug.name}"] += 1
-        return
+        raise AssertionError(
+            f"{type(outcome).__name__} escaped instead of a NebulaError: {outcome!r}"
+        ) from outcome
     assert answer.status == 200, f"a result from a {answer.status} answer"
     assert isinstance(outcome, expected), outcome
-    if isinstance(outcome, GenerationResult) and result_problems(outcome):
-        seen[f"known bug: {LENIENT_RESULT}"] += 1
-        return
+    if isinstance(outcome, GenerationResult):
+        assert not result_problems(outcome), result_problems(outcome)
+    assert API_KEY not in repr(outcome), f"the API key leaked into a result: {outcome!r}"
     seen[type(outcome).__name__] += 1
 
 
@@ -578,111 +503,142 @@ def test_an_echoed_key_never_reaches_an_error_message(answer: Answer) -> None:
         assert API_KEY not in str(outcome) and API_KEY not in repr(outcome)
 
 
-# -- the known bugs, one minimal example each (strict: a fix makes these fail) -------------
+# -- regressions: the bugs the fuzzing found, one minimal example each -------------------
 
 
-def _raises_only_nebula_errors(answer: Answer) -> None:
-    for outcome in outcomes(answer, "generate"):
-        assert isinstance(outcome, NebulaError), repr(outcome)
+def only_errors(answer: Answer, cls: type[NebulaError]) -> list[Any]:
+    """Both outcomes of ``answer``, asserted to be ``cls`` errors that do not show the key."""
+    errors = outcomes(answer, "generate")
+    for outcome in errors:
+        assert type(outcome) is cls, repr(outcome)
+        for text in error_surfaces(outcome):
+            assert API_KEY not in text, text[:300]
+    return errors
 
 
-KNOWN_BUG_EXAMPLES = [
-    pytest.param(
-        Answer(200, {}, b"[" * 100_000),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[0].name),
-        id="200-deep-nesting",
-    ),
-    pytest.param(
-        Answer(503, {}, b'{"message": ' + b"[" * 100_000),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[0].name),
-        id="503-deep-nesting",
-    ),
-    pytest.param(
-        Answer(
-            200,
-            {},
-            encode(
-                {
-                    **success_doc(2),
-                    "data": [{**success_doc()["data"][0], "index": "1"}, success_doc()["data"][0]],
-                }
-            ),
-        ),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[1].name),
-        id="200-index-str-and-int",
-    ),
-    pytest.param(
-        Answer(200, {}, encode(replace(success_doc(), ("data", 0, "timings", "inference"), "x"))),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[2].name),
-        id="200-inference-str",
-    ),
-    pytest.param(
-        Answer(200, {}, encode(replace(success_doc(), ("data", 0, "timings", "inference"), None))),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[2].name),
-        id="200-inference-null",
-    ),
-    pytest.param(
-        Answer(400, {}, b'{"status": "failed", "message": 5}'),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[3].name),
-        id="400-message-int",
-    ),
-    pytest.param(
-        Answer(401, {}, b'{"status": "failed", "message": {"k": "v"}}'),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[3].name),
-        id="401-message-object",
-    ),
-    pytest.param(
-        Answer(
-            429, {}, b'{"message": "x", "status": "failed", "retry_after": 1' + b"0" * 400 + b"}"
-        ),
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[4].name),
-        id="429-retry-after-huge-int",
-    ),
-]
+def mixed_index_types() -> bytes:
+    image = success_doc()["data"][0]
+    return encode({**success_doc(2), "data": [{**image, "index": "1"}, image]})
 
 
-@pytest.mark.parametrize("answer", KNOWN_BUG_EXAMPLES)
-def test_known_bug_minimal_examples(answer: Answer) -> None:
-    _raises_only_nebula_errors(answer)
+def inference(value: Any) -> bytes:
+    return encode(replace(success_doc(), ("data", 0, "timings", "inference"), value))
 
 
 @pytest.mark.parametrize(
-    ("path", "value"),
+    ("answer", "cls", "check"),
     [
-        (("model",), 5),
-        (("message",), ["x"]),
-        (("data", 0, "index"), "0"),
-        (("data", 0, "index"), -3),
-        (("data", 0, "seed"), "42"),
-        (("data", 0, "timings", "inference"), -1),
+        # json.loads raises RecursionError, not ValueError, for deep nesting.
+        (Answer(200, {}, b"[" * 100_000), ResponseValidationError, "RecursionError"),
+        (
+            Answer(503, {}, b'{"message": ' + b"[" * 100_000),
+            InternalServerError,
+            '503: {"message": [[[',
+        ),
+        # sorted() of images by an unchecked `index`.
+        (Answer(200, {}, mixed_index_types()), ResponseValidationError, "data[0].index is a str"),
+        # float() of an unchecked timings.inference.
+        (Answer(200, {}, inference("x")), ResponseValidationError, "timings.inference is a str"),
+        (Answer(200, {}, inference(None)), ResponseValidationError, "timings.inference is None"),
+        # .replace() on a message that is no string: the reason phrase stands in.
+        (Answer(400, {}, b'{"status": "failed", "message": 5}'), BadRequestError, "Bad Request"),
+        (
+            Answer(401, {}, b'{"status": "failed", "message": {"k": "v"}}'),
+            AuthenticationError,
+            "Unauthorized",
+        ),
+        # math.isfinite() of an integer too big for a float: no usable wait.
+        (
+            Answer(
+                429,
+                {},
+                b'{"message": "x", "status": "failed", "retry_after": 1' + b"0" * 400 + b"}",
+            ),
+            RateLimitError,
+            "x; slow down",
+        ),
     ],
-    ids=["model-int", "message-list", "index-str", "index-negative", "seed-str", "inference-neg"],
+    ids=[
+        "200-deep-nesting",
+        "503-deep-nesting",
+        "200-index-str-and-int",
+        "200-inference-str",
+        "200-inference-null",
+        "400-message-int",
+        "401-message-object",
+        "429-retry-after-huge-int",
+    ],
 )
-@pytest.mark.xfail(strict=True, reason=LENIENT_RESULT)
-def test_known_bug_off_contract_200_is_not_a_result(path: tuple[Any, ...], value: Any) -> None:
+def test_regression_minimal_examples(answer: Answer, cls: type[NebulaError], check: str) -> None:
+    for error in only_errors(answer, cls):
+        assert check in str(error), str(error)
+        assert error.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("model",), 5, "model is 5, expected a string"),
+        (("message",), ["x"], "message is a list, expected a string"),
+        (("data", 0, "index"), "0", "data[0].index is a str, expected an integer >= 0"),
+        (("data", 0, "index"), -3, "data[0].index is -3, expected an integer >= 0"),
+        (("data", 0, "index"), True, "data[0].index is True, expected an integer >= 0"),
+        (("data", 0, "seed"), "42", "data[0].seed is a str, expected an integer"),
+        (("data", 0, "timings", "inference"), -1, "inference is -1, expected a finite number >= 0"),
+        (("data", 0, "timings", "inference"), 10**400, "inference is 1000"),
+        (("data", 0, "timings", "inference"), float("nan"), "inference is nan"),
+        (("data", 0, "b64_json"), 7, "data[0].b64_json is 7, expected a string"),
+    ],
+    ids=[
+        "model-int",
+        "message-list",
+        "index-str",
+        "index-negative",
+        "index-bool",
+        "seed-str",
+        "inference-neg",
+        "inference-huge-int",
+        "inference-nan",
+        "b64-int",
+    ],
+)
+def test_an_off_contract_200_is_a_response_validation_error(
+    path: tuple[Any, ...], value: Any, field: str
+) -> None:
     answer = Answer(200, {}, encode(replace(success_doc(), path, value)))
+    for error in only_errors(answer, ResponseValidationError):
+        assert field in error.message and "contract" in error.message, error.message
+        assert error.may_have_been_billed  # the same idempotency key replays the generation
+
+
+def test_a_null_seed_reads_as_absent() -> None:
+    answer = Answer(200, {}, encode(replace(success_doc(), ("data", 0, "seed"), None)))
     for outcome in outcomes(answer, "generate"):
-        if isinstance(outcome, GenerationResult):
-            assert not result_problems(outcome)
-        assert isinstance(outcome, NebulaError), outcome
+        assert isinstance(outcome, GenerationResult) and not result_problems(outcome)
+        assert outcome.images[0].seed == outcome.parameters["seed"]  # the seed sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request ids are not redacted: an X-Request-ID that echoes the key is in str(error)",
+def test_a_key_echoed_in_the_request_id_is_redacted() -> None:
+    echo = {"X-Request-ID": f"req-{API_KEY}"}
+    for error in only_errors(Answer(400, echo, b"{}"), BadRequestError):
+        assert error.request_id == "req-[redacted]"
+    for result in outcomes(Answer(200, echo, SUCCESS[0]), "generate"):
+        assert isinstance(result, GenerationResult)
+        assert result.request_id == result.images[0].request_id == "req-[redacted]"
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (["x", API_KEY], ["x", "[redacted]"]),
+        (
+            {"message": "m", "data": [[{f"k{API_KEY}": f"a {API_KEY}"}]], "n": 1},
+            {"message": "m", "data": [[{"k[redacted]": "a [redacted]"}]], "n": 1},
+        ),
+        (f"bad key {API_KEY}", "bad key [redacted]"),
+    ],
+    ids=["array", "nested-object", "string"],
 )
-def test_known_bug_key_echoed_in_request_id_header() -> None:
-    for outcome in outcomes(Answer(400, {"X-Request-ID": API_KEY}, b"{}"), "generate"):
-        assert isinstance(outcome, NebulaError)
-        assert API_KEY not in str(outcome)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="_status_error redacts str and dict bodies only: a JSON array keeps the key in .body",
-)
-def test_known_bug_key_echoed_in_an_array_error_body() -> None:
-    for outcome in outcomes(Answer(400, {}, json.dumps(["x", API_KEY]).encode()), "generate"):
-        assert isinstance(outcome, NebulaError)
-        assert API_KEY not in str(outcome)  # holds today: the message is clean
-        assert API_KEY not in repr(getattr(outcome, "body", None))
+def test_a_key_echoed_anywhere_in_an_error_body_is_redacted(body: Any, shown: Any) -> None:
+    for error in only_errors(Answer(400, {}, json.dumps(body).encode()), BadRequestError):
+        assert error.body == shown

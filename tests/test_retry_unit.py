@@ -111,6 +111,20 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({}, b'{"retry_after": "4"}') is None
 
 
+def test_parse_retry_after_ignores_waits_no_float_can_hold() -> None:
+    huge = b'{"retry_after": 1' + b"0" * 400 + b"}"  # an int past the float range
+    assert parse_retry_after({}, huge) is None
+    assert parse_retry_after({"Retry-After": "9" * 400}, None) is None  # inf
+    assert parse_retry_after({}, b'{"retry_after": 1e999}') is None
+    assert parse_retry_after({}, b'{"retry_after": 10}') == 10
+
+
+def test_parse_retry_after_survives_deeply_nested_bodies() -> None:
+    # json.loads raises RecursionError here, not ValueError.
+    assert parse_retry_after({}, b'{"a": ' * 100_000) is None
+    assert parse_retry_after({}, b'{"retry_after": 3, "x": ' + b"[" * 100_000) is None
+
+
 @pytest.mark.parametrize(
     ("headers", "body", "expected"),
     [

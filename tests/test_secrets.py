@@ -9,13 +9,14 @@ import subprocess
 import sys
 import textwrap
 import traceback
+from typing import Any
 
 import httpx
 import pytest
 from _wrapper_helpers import BASE, MODELS_BODY, PNG, generation_body
 
 from nebula_images import APIError, AsyncClient, Client
-from nebula_images._errors import APIConnectionError
+from nebula_images._errors import APIConnectionError, redacted
 
 KEY = "ak_SUPERSECRET_0123456789"
 
@@ -73,6 +74,61 @@ def test_key_in_server_message_is_scrubbed_from_errors() -> None:
         client.images.generate("x")
     text = "".join(traceback.format_exception(info.value))
     assert KEY not in text and KEY not in str(info.value.body) and "[redacted]" in str(info.value)
+
+
+def test_redacted_reaches_every_string_at_any_depth() -> None:
+    def scrub(text: str) -> str:
+        return text.replace(KEY, "[redacted]")
+
+    assert redacted(f"a {KEY}", scrub) == "a [redacted]"
+    assert redacted(5, scrub) == 5 and redacted(None, scrub) is None
+    doc = {KEY: [1, None, f"x{KEY}", {"k": [KEY]}], "n": 2.5}
+    assert redacted(doc, scrub) == {
+        "[redacted]": [1, None, "x[redacted]", {"k": ["[redacted]"]}],
+        "n": 2.5,
+    }
+    assert KEY in doc  # a copy: the server's document is left as it was
+    deep: list[Any] = [KEY]
+    for _ in range(100_000):  # far past the recursion limit
+        deep = [deep]
+    copy = redacted(deep, scrub)
+    while isinstance(copy, list) and len(copy) == 1 and isinstance(copy[0], list):
+        copy = copy[0]
+    assert copy == ["[redacted]"]
+
+
+def test_request_id_echoing_the_key_is_redacted_everywhere() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        headers = {"X-Request-ID": f"req-{KEY}"}
+        if request.url.path.endswith("/generation") and b"fail" in request.content:
+            return httpx.Response(500, json={"message": "x", "status": "failed"}, headers=headers)
+        return httpx.Response(200, json=generation_body(), headers=headers)
+
+    events: list[Any] = []
+    with make(echo, max_retries=0, on_response=events.append) as client:
+        result = client.images.generate("x")
+        with pytest.raises(APIError) as info:
+            client.images.generate("fail")
+    assert result.request_id == result.images[0].request_id == "req-[redacted]"
+    assert info.value.request_id == "req-[redacted]" and KEY not in str(info.value)
+    assert [event.request_id for event in events] == ["req-[redacted]"] * 2
+
+
+def test_key_echoed_in_a_success_body_is_kept_out_of_results() -> None:
+    model = {"model_name": f"m/{KEY}", "model_type": "Image", "description": f"by {KEY}"}
+    models = {"data": {"models": [model]}, "message": "ok", "status": "success"}
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json=models)
+        return httpx.Response(200, json={**generation_body(model=KEY), "message": f"ok {KEY}"})
+
+    with make(echo) as client:
+        result = client.images.generate("x")
+        (info,) = client.models.list()
+    assert result.model == "[redacted]" and result.message == "ok [redacted]"
+    assert info.name == "m/[redacted]" and info.description == "by [redacted]"
+    assert KEY not in repr(result) and KEY not in repr(info)
 
 
 def test_connection_error_text_is_scrubbed() -> None:

@@ -4,7 +4,9 @@ The generated ``generate_image`` / ``list_models`` functions do the HTTP calls; 
 layer checks arguments against the per-model table, configures the httpx client
 (auth scoped to the base URL, per-attempt timeouts, a capped and memory-lean body
 read), retries through tenacity without ever billing twice, and turns every answer,
-documented or not, into a typed result or one of the errors of ``_errors``.
+documented or not, into a typed result or one of the errors of ``_errors``: the
+fields it reads are checked against the spec's types, and all it shows of an answer
+passes through one redaction of the API key (``_BaseClient._redact``).
 Shared logic lives in ``_BaseClient``; only I/O differs between the two clients
 (as in httpx): construction, the limiter wait, the send, the retry sleep and close.
 """
@@ -12,7 +14,7 @@ Shared logic lives in ``_BaseClient``; only I/O differs between the two clients
 from __future__ import annotations
 
 import inspect
-import json
+import math
 import os
 import time
 import uuid
@@ -36,14 +38,15 @@ from nebula_images_api.api.images import generate_image
 from nebula_images_api.api.models import list_models
 from nebula_images_api.client import AuthenticatedClient
 from nebula_images_api.models import (
-    Error,
     FluxFillRequest,
     FluxSchnellRequest,
+    GeneratedImage,
     ImageGenerationResponse,
     ModelListResponse,
     OtherModelRequest,
     SDXLRequest,
     SeedreamRequest,
+    ServerlessModel,
 )
 from nebula_images_api.types import Response, Unset
 
@@ -79,6 +82,7 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
     ValidationError,
+    redacted,
 )
 from ._images import GenerationResult, Image, ModelInfo
 from ._logging import configure_from_env, logger
@@ -91,7 +95,7 @@ from ._retry import (
     parse_retry_after,
     status_failure,
 )
-from ._transport import ATTEMPT, AttemptContext, BodyTooLargeError, install
+from ._transport import ATTEMPT, AttemptContext, BodyTooLargeError, install, parse_json
 from ._validation import PreparedBody, check_idempotency_key, prepare_body
 
 if TYPE_CHECKING:
@@ -140,11 +144,113 @@ _DEFAULT_HTTP_TIMEOUT = httpx.Timeout(
 )
 _LIST_TIMEOUT = httpx.Timeout(30.0, connect=DEFAULT_CONNECT_TIMEOUT)
 # What sending or parsing one attempt may raise; each becomes a typed APIError.
-_SEND_ERRORS = (httpx.HTTPError, BodyTooLargeError, ValueError, KeyError, TypeError)
+# RecursionError: the generated parser's json.loads on a deeply nested body.
+_SEND_ERRORS = (
+    httpx.HTTPError,
+    BodyTooLargeError,
+    ValueError,
+    KeyError,
+    TypeError,
+    RecursionError,
+)
+_T = TypeVar("_T")
 
 
-def _opt(value: Any) -> Any:
-    return None if isinstance(value, Unset) else value
+# -- reading the fields of an answer with the spec's types ---------------------------
+# The generated models' from_dict copies values without checking their types, so the
+# fields the wrapper reads go through these readers: a value the spec does not allow
+# becomes a ResponseValidationError instead of a result carrying the wrong type.
+
+
+class _OffContractError(ValueError):
+    """A field of an answer breaks the type or minimum the spec gives it (internal)."""
+
+    def __init__(self, where: str, value: object, expected: str) -> None:
+        # Numbers are shown, anything else only by its type: a string could be the
+        # echoed key and a container could be deep or huge.
+        shown = (
+            repr(value)[:40]
+            if value is None or isinstance(value, bool | int | float)
+            else f"a {type(value).__name__}"
+        )
+        super().__init__(f"{where} is {shown}, expected {expected}")
+
+
+def _text(value: object, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise _OffContractError(where, value, "a string")
+
+
+def _integer(value: object, where: str, *, minimum: int | None = None) -> int:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (minimum is None or value >= minimum)
+    ):
+        return value
+    bound = "" if minimum is None else f" >= {minimum}"
+    raise _OffContractError(where, value, f"an integer{bound}")
+
+
+def _number(value: object, where: str, *, minimum: float | None = None) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past the float range
+            number = math.inf
+        if math.isfinite(number) and (minimum is None or number >= minimum):
+            return number
+    bound = "" if minimum is None else f" >= {minimum:g}"
+    raise _OffContractError(where, value, f"a finite number{bound}")
+
+
+def _optional(read: Callable[[object, str], _T], value: object, where: str) -> _T | None:
+    """``read(value)``, or None for an absent field or a null."""
+    return None if value is None or isinstance(value, Unset) else read(value, where)
+
+
+def _image_fields(item: GeneratedImage, where: str) -> tuple[int, float, int | None]:
+    """``index``, ``timings.inference`` and ``seed`` of one image of a 200, checked."""
+    _text(item.b64_json, f"{where}.b64_json")  # decoded later (mostly by the transport)
+    return (
+        _integer(item.index, f"{where}.index", minimum=0),
+        _number(item.timings.inference, f"{where}.timings.inference", minimum=0),
+        # A null seed reads as absent: the vendor does not document the field and the
+        # spec says clients must not require it.
+        _optional(_integer, item.seed, f"{where}.seed"),
+    )
+
+
+def _model_info(model: ServerlessModel, where: str, redact: Callable[[str], str]) -> ModelInfo:
+    """One entry of the model list, checked, its text passed through ``redact``."""
+
+    def text(value: object, path: str) -> str:
+        return redact(_text(value, path))
+
+    def optional(read: Callable[[object, str], _T], field: str) -> _T | None:
+        return _optional(read, getattr(model, field), f"{where}.{field}")
+
+    return ModelInfo(
+        name=text(model.model_name, f"{where}.model_name"),
+        type=text(model.model_type, f"{where}.model_type"),
+        alias=optional(text, "model_alias"),
+        description=optional(text, "description"),
+        price=optional(_number, "price"),
+        context_length=optional(_integer, "context_length"),
+        max_completion_tokens=optional(_integer, "max_completion_tokens"),
+        huggingface_url=optional(text, "huggingface_url"),
+    )
+
+
+def _server_message(body: Any) -> str | None:
+    """The ``message`` a server put in an error body, when it is text."""
+    if isinstance(body, dict):
+        message = body.get("message")
+        return message if isinstance(message, str) and message else None
+    if isinstance(body, str):
+        return body.strip()[:200] or None
+    return None
 
 
 @attrs.define
@@ -404,6 +510,16 @@ class _BaseClient(Generic[_HttpT]):
         if self._closed:
             raise RuntimeError("this client is closed; create a new one")
 
+    def _redact(self, value: Any) -> Any:
+        """``value`` (text, or a JSON document of any shape) without the API key: the one
+        filter for everything of an answer that reaches an error, a log line or a result."""
+        return redacted(value, self._auth.redact)
+
+    def _request_id(self, headers: Mapping[str, str] | None) -> str | None:
+        """The answer's X-Request-ID, redacted (a server may echo anything there)."""
+        request_id = headers.get("x-request-id") if headers is not None else None
+        return None if request_id is None else self._auth.redact(request_id)
+
     # -- hooks and logging -----------------------------------------------------------
 
     def _emit(self, hook: Hook | None, call: _Call, **fields: Any) -> None:
@@ -450,12 +566,13 @@ class _BaseClient(Generic[_HttpT]):
         self, call: _Call, response: Response[Any], ctx: AttemptContext, started: float
     ) -> Outcome:
         """The result of an attempt that got an answer, or its typed error."""
+        request_id = self._request_id(response.headers)
         try:
-            result = self._interpret(call, response, ctx, started)
+            result = self._interpret(call, response, ctx, request_id)
         except APIError as error:
             self._after_attempt(call, started, int(response.status_code), error.request_id, error)
             raise
-        self._after_attempt(call, started, 200, response.headers.get("x-request-id"), None)
+        self._after_attempt(call, started, 200, request_id, None)
         return result
 
     def _after_attempt(
@@ -519,7 +636,8 @@ class _BaseClient(Generic[_HttpT]):
         """A typed error for an exception raised while sending or parsing."""
         key = call.idempotency_key
         generation = call.operation == "generate"
-        request_id = ctx.headers.get("x-request-id") if ctx.headers is not None else None
+        request_id = self._request_id(ctx.headers)
+        reason = self._redact(str(exc))
         error: APIError
         if isinstance(exc, BodyTooLargeError):
             error = ResponseValidationError(
@@ -533,7 +651,7 @@ class _BaseClient(Generic[_HttpT]):
         if isinstance(exc, httpx.TimeoutException):
             started = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             error = APITimeoutError(
-                f"{type(exc).__name__}: no answer in time ({exc or 'timed out'}); "
+                f"{type(exc).__name__}: no answer in time ({reason or 'timed out'}); "
                 "raise timeout= or deadline= if the model needs longer",
                 request_id=request_id,
                 idempotency_key=key,
@@ -542,7 +660,7 @@ class _BaseClient(Generic[_HttpT]):
             return mark(error, Failure.AMBIGUOUS if started else Failure.NEVER_STARTED)
         if isinstance(exc, httpx.ConnectError):
             error = APIConnectionError(
-                f"could not connect to {self._settings.base_url} ({self._auth.redact(str(exc))}); "
+                f"could not connect to {self._settings.base_url} ({reason}); "
                 "check the network and NEBULA_BASE_URL",
                 idempotency_key=key,
             )
@@ -550,80 +668,77 @@ class _BaseClient(Generic[_HttpT]):
         if isinstance(exc, httpx.HTTPError):
             when = "while reading the answer" if ctx.status is not None else "after sending"
             error = APIConnectionError(
-                f"the connection failed {when} ({type(exc).__name__}: "
-                f"{self._auth.redact(str(exc))})",
+                f"the connection failed {when} ({type(exc).__name__}: {reason})",
                 request_id=request_id,
                 idempotency_key=key,
                 may_have_been_billed=generation,
             )
             return mark(error, Failure.AMBIGUOUS)
-        # ValueError/KeyError/TypeError from the generated parser: a body off contract.
+        # ValueError/KeyError/TypeError/RecursionError from the generated parser: a
+        # body off contract.
         if ctx.status is not None and ctx.status != 200:
-            return self._status_error(
-                call, ctx.status, ctx.headers or httpx.Headers(), ctx.body, None
-            )
+            return self._status_error(call, ctx.status, ctx.headers, ctx.body)
         if (
             ctx.status == 200
             and (failed := self._failed_body(call, ctx.body, request_id)) is not None
         ):
             return failed
-        error = ResponseValidationError(
+        return self._off_contract(
+            call,
             f"the response does not match the API's contract ({type(exc).__name__}: "
-            f"{self._auth.redact(str(exc))[:200]})",
-            request_id=request_id,
-            idempotency_key=key,
-            may_have_been_billed=generation,
+            f"{reason[:200]})",
+            request_id,
         )
-        return mark(error, Failure.AMBIGUOUS)
 
-    def _failed(self, call: _Call, message: object, body: Any, request_id: str | None) -> APIError:
+    def _off_contract(
+        self, call: _Call, problem: str, request_id: str | None
+    ) -> ResponseValidationError:
+        """The error of an answer that breaks the API's contract (a generation may
+        have run: the same idempotency key replays it)."""
+        error = ResponseValidationError(
+            f"{self._redact(problem)}; the answer is not usable",
+            request_id=request_id,
+            idempotency_key=call.idempotency_key,
+            may_have_been_billed=call.operation == "generate",
+        )
+        return cast(ResponseValidationError, mark(error, Failure.AMBIGUOUS))
+
+    def _failed(self, call: _Call, body: Mapping[str, Any], request_id: str | None) -> APIError:
         """The error of a 200 whose body says ``"status": "failed"``."""
-        text = self._auth.redact(str(message or "the server reported a failure"))
+        shown = self._redact(dict(body))
+        message = _server_message(shown) or "the server reported a failure"
         error = GenerationFailedError(
-            f"{text} (a 200 answer with status 'failed')",
+            f"{message} (a 200 answer with status 'failed')",
             status=200,
-            body=json.loads(self._auth.redact(json.dumps(body))),
+            body=shown,
             request_id=request_id,
             idempotency_key=call.idempotency_key,
         )
         return mark(error, Failure.FINAL)
 
-    def _failed_body(self, call: _Call, body: bytes, request_id: str | None) -> APIError | None:
+    def _failed_body(self, call: _Call, content: bytes, request_id: str | None) -> APIError | None:
         """The error of an off-contract 200 body that still says ``"status": "failed"``."""
         try:
-            parsed = json.loads(body)
+            parsed = parse_json(content)
         except ValueError:
             return None
         if isinstance(parsed, dict) and parsed.get("status") == "failed":
-            return self._failed(call, parsed.get("message"), parsed, request_id)
+            return self._failed(call, parsed, request_id)
         return None
 
     def _status_error(
-        self,
-        call: _Call,
-        status: int,
-        headers: Mapping[str, str],
-        content: bytes,
-        parsed: Error | None,
+        self, call: _Call, status: int, headers: Mapping[str, str] | None, content: bytes
     ) -> APIError:
-        """The typed error of an error status, documented or not."""
+        """The typed error of an error status, documented or not, read from the raw
+        body (the generated ``Error`` does not check the types of its fields)."""
         body: Any = None
-        message = ""
-        if isinstance(parsed, Error):
-            message = parsed.message
-            body = parsed.to_dict()
-        else:
-            try:
-                body = json.loads(content) if content else None
-            except ValueError:
-                body = content[:500].decode("utf-8", "replace")
-            if isinstance(body, dict) and isinstance(body.get("message"), str):
-                message = body["message"]
-            elif isinstance(body, str):
-                message = body.strip()[:200]
-        message = self._auth.redact(message or httpx.codes.get_reason_phrase(status) or "error")
-        if isinstance(body, str | dict):
-            body = json.loads(self._auth.redact(json.dumps(body)))
+        try:
+            body = parse_json(content) if content else None
+        except ValueError:
+            # Redacted before it is cut short, so that no part of the key survives.
+            body = self._redact(content[:2000].decode("utf-8", "replace"))[:500]
+        body = self._redact(body)
+        message = _server_message(body) or httpx.codes.get_reason_phrase(status) or "error"
         retry_after = parse_retry_after(headers, content, now=self._wallclock)
         failure = status_failure(status, retry_after)
         cls = _STATUS_ERRORS.get(status) or (
@@ -636,7 +751,7 @@ class _BaseClient(Generic[_HttpT]):
             message,
             status=status,
             body=body,
-            request_id=headers.get("x-request-id"),
+            request_id=self._request_id(headers),
             idempotency_key=call.idempotency_key,
             may_have_been_billed=call.operation == "generate" and failure is Failure.AMBIGUOUS,
             retry_after=retry_after,
@@ -644,42 +759,31 @@ class _BaseClient(Generic[_HttpT]):
         return mark(error, failure)
 
     def _interpret(
-        self, call: _Call, response: Response[Any], ctx: AttemptContext, started: float
+        self, call: _Call, response: Response[Any], ctx: AttemptContext, request_id: str | None
     ) -> GenerationResult | list[ModelInfo]:
         status = int(response.status_code)
-        request_id = response.headers.get("x-request-id")
         parsed = response.parsed
         if status != 200:
-            raise self._status_error(
-                call,
-                status,
-                response.headers,
-                response.content,
-                parsed if isinstance(parsed, Error) else None,
-            )
+            raise self._status_error(call, status, response.headers, response.content)
         if call.operation == "list_models":
             if not isinstance(parsed, ModelListResponse):
                 raise self._error_from_exception(call, ValueError("unexpected body"), ctx)
             if parsed.status == "failed":
-                raise self._failed(call, parsed.message, parsed.to_dict(), request_id)
-            return [
-                ModelInfo(
-                    name=m.model_name,
-                    type=m.model_type,
-                    alias=_opt(m.model_alias),
-                    description=_opt(m.description),
-                    price=_opt(m.price),
-                    context_length=_opt(m.context_length),
-                    max_completion_tokens=_opt(m.max_completion_tokens),
-                    huggingface_url=_opt(m.huggingface_url),
-                )
-                for m in parsed.data.models
-            ]
+                raise self._failed(call, parsed.to_dict(), request_id)
+            try:
+                return [
+                    _model_info(model, f"data.models[{i}]", self._auth.redact)
+                    for i, model in enumerate(parsed.data.models)
+                ]
+            except _OffContractError as exc:
+                raise self._off_contract(
+                    call, f"the response breaks the API's contract: {exc}", request_id
+                ) from None
         if not isinstance(parsed, ImageGenerationResponse):
             raise self._error_from_exception(call, ValueError("unexpected body"), ctx)
         if parsed.status == "failed":
             body = {"model": parsed.model, "message": parsed.message, "status": "failed"}
-            raise self._failed(call, parsed.message, body, request_id)
+            raise self._failed(call, body, request_id)
         return self._generation_result(call, parsed, ctx, request_id)
 
     def _generation_result(
@@ -690,27 +794,34 @@ class _BaseClient(Generic[_HttpT]):
         request_id: str | None,
     ) -> GenerationResult:
         def invalid(problem: str) -> ResponseValidationError:
-            error = ResponseValidationError(
-                f"{problem}; the answer is not usable",
-                request_id=request_id,
-                idempotency_key=call.idempotency_key,
-                may_have_been_billed=True,
-            )
-            return cast(ResponseValidationError, mark(error, Failure.AMBIGUOUS))
+            return self._off_contract(call, problem, request_id)
 
-        if not parsed.data:
-            raise invalid("the answer has no images")
-        images: list[Image] = []
+        assert call.idempotency_key is not None and call.prepared is not None
         decoded_list = ctx.images
         ctx.images = None
-        for position, item in enumerate(parsed.data):
+        if not parsed.data:
+            raise invalid("the answer has no images")
+        try:
+            model = self._auth.redact(_text(parsed.model, "model"))
+            message = self._auth.redact(_text(parsed.message, "message"))
+            checked = [_image_fields(item, f"data[{i}]") for i, item in enumerate(parsed.data)]
+        except _OffContractError as exc:
+            raise invalid(f"the response breaks the API's contract: {exc}") from None
+        if decoded_list is not None and len(decoded_list) != len(checked):
+            # The transport decodes the b64_json strings in body order: one per image,
+            # or the decoded bytes could land on the wrong image.
+            raise invalid(
+                f"the response breaks the API's contract: {len(decoded_list)} b64_json "
+                f"strings for {len(checked)} images"
+            )
+        requested_seed = call.prepared.parameters.get("seed")
+        images: list[Image] = []
+        for position, (item, (index, inference, seed)) in enumerate(
+            zip(parsed.data, checked, strict=True)
+        ):
             decoded: bytes | ValueError
             if decoded_list is not None:
-                decoded = (
-                    decoded_list[position]
-                    if position < len(decoded_list)
-                    else ValueError("missing")
-                )
+                decoded = decoded_list[position]
             else:
                 try:
                     decoded = decode_base64_strict(item.b64_json)
@@ -718,37 +829,29 @@ class _BaseClient(Generic[_HttpT]):
                     decoded = exc
             item.b64_json = ""  # drop the base64 text as soon as it is decoded
             if isinstance(decoded, ValueError):
-                raise invalid(f"image {item.index}: b64_json is not valid base64 ({decoded})")
+                raise invalid(f"image {index}: b64_json is not valid base64 ({decoded})")
             fmt = sniff_format(decoded)
             if fmt is None:
-                raise invalid(
-                    f"image {item.index}: the decoded bytes are not a PNG, JPEG or WebP file"
-                )
-            seed = _opt(item.seed)
+                raise invalid(f"image {index}: the decoded bytes are not a PNG, JPEG or WebP file")
             images.append(
                 Image(
                     data=decoded,
                     format=fmt,
-                    index=item.index,
-                    inference_seconds=float(item.timings.inference),
-                    seed=seed
-                    if seed is not None
-                    else call.prepared.parameters.get("seed")
-                    if call.prepared
-                    else None,
+                    index=index,
+                    inference_seconds=inference,
+                    seed=seed if seed is not None else requested_seed,
                     request_id=request_id,
                     idempotency_key=call.idempotency_key,
                 )
             )
-        assert call.idempotency_key is not None and call.prepared is not None
         return GenerationResult(
             images=tuple(sorted(images, key=lambda image: image.index)),
-            model=parsed.model,
+            model=model,
             request_id=request_id,
             idempotency_key=call.idempotency_key,
             retries=call.attempts - 1,
             parameters=dict(call.prepared.parameters),
-            message=parsed.message,
+            message=message,
             elapsed_seconds=call.budget.elapsed(),
         )
 

@@ -22,10 +22,14 @@ Every ``APIError`` has ``idempotency_key`` (generations), ``request_id`` (when t
 server sent one), ``attempts`` and ``may_have_been_billed``: ``True`` when a
 generation request was sent and its outcome is unknown. Retry such a call with the
 same ``idempotency_key`` to get its result without paying twice.
+
+Whatever an error shows of an answer (message, ``request_id``, ``body``) has passed
+through ``redacted`` first, so a server that echoes the API key cannot leak it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
@@ -192,3 +196,34 @@ class APITimeoutError(APIConnectionError):
 
 class ResponseValidationError(APIError):
     """The answer breaks the contract: not JSON, bad base64, too large or the wrong shape."""
+
+
+def redacted(value: Any, redact_text: Callable[[str], str]) -> Any:
+    """``value`` (server text or a JSON document of any shape) with ``redact_text``
+    applied to every string in it, dict keys included.
+
+    Containers are copied with an explicit stack rather than recursion: a body nested
+    as deep as the JSON parser allows must not raise RecursionError here."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if not isinstance(value, list | dict):
+        return value
+    copy: list[Any] = []
+    pending: list[tuple[Any, list[Any] | dict[Any, Any]]] = [([value], copy)]
+    while pending:
+        source, target = pending.pop()
+        items: Iterable[tuple[Any, Any]] = (
+            source.items() if isinstance(source, dict) else enumerate(source)
+        )
+        for key, item in items:
+            if isinstance(item, str):
+                item = redact_text(item)
+            elif isinstance(item, list | dict):
+                child: list[Any] | dict[Any, Any] = [] if isinstance(item, list) else {}
+                pending.append((item, child))
+                item = child
+            if isinstance(target, dict):
+                target[redact_text(key) if isinstance(key, str) else key] = item
+            else:
+                target.append(item)
+    return copy[0]

@@ -25,7 +25,6 @@ machinery, which keeps both ``import`` and the per-call overhead low.
 from __future__ import annotations
 
 import enum
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +32,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from ._errors import APIError, APITimeoutError, RateLimitError
+from ._transport import parse_json
 
 if TYPE_CHECKING:
     import tenacity
@@ -70,10 +70,11 @@ def status_failure(status: int, retry_after: float | None) -> Failure:
     return Failure.FINAL
 
 
-def _number(value: str) -> float | None:
+def _number(value: str | float) -> float | None:
+    """``value`` as seconds to wait: a finite number >= 0, else None."""
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an int past the float range
         return None
     return number if math.isfinite(number) and number >= 0 else None
 
@@ -104,12 +105,12 @@ def parse_retry_after(
                 return max(when.timestamp() - now(), 0.0)
     if body and body.lstrip().startswith(b"{"):
         try:
-            parsed = json.loads(body)
+            parsed = parse_json(body)
         except ValueError:
             return None
         value_any: Any = parsed.get("retry_after") if isinstance(parsed, dict) else None
         if isinstance(value_any, int | float) and not isinstance(value_any, bool):
-            return float(value_any) if math.isfinite(value_any) and value_any >= 0 else None
+            return _number(value_any)
     return None
 
 

@@ -13,6 +13,7 @@ variable (same thread for sync, same task for async), so concurrent calls never 
 from __future__ import annotations
 
 import contextvars
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,14 @@ import httpx
 
 from ._encoding import decode_base64_strict
 
-__all__ = ["ATTEMPT", "AsyncCappedTransport", "AttemptContext", "CappedTransport", "install"]
+__all__ = [
+    "ATTEMPT",
+    "AsyncCappedTransport",
+    "AttemptContext",
+    "CappedTransport",
+    "install",
+    "parse_json",
+]
 
 _B64_FIELD = re.compile(rb'"b64_json"\s*:\s*"')
 # Headers that describe the body as it came over the wire, not the body handed on.
@@ -147,6 +155,17 @@ def _extract_images(body: bytearray) -> tuple[bytes, list[bytes | ValueError]]:
     finally:
         view.release()
     return b"".join(pieces), images
+
+
+def parse_json(content: bytes | bytearray | str) -> Any:
+    """The JSON document in a body; ValueError for any body that is not one.
+
+    ``json.loads`` raises RecursionError (not ValueError) for deep nesting such as
+    ``[[[[...``; that is one more unreadable body, not a crash."""
+    try:
+        return json.loads(content)
+    except RecursionError as exc:
+        raise ValueError("the JSON is nested too deeply to read") from exc
 
 
 def _apply_timeout(request: httpx.Request, ctx: AttemptContext | None) -> None:
