@@ -228,3 +228,21 @@ def test_plain_http_to_remote_host_is_refused() -> None:
     with pytest.raises(ValidationError, match="unencrypted") as info:
         Client(api_key=KEY, base_url="http://api.example.com/v1")
     assert KEY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # The generated parser's own ValueError quotes the bad value: here, the key.
+        {**generation_body(), "status": KEY},
+        {"message": "x", "status": KEY},
+    ],
+    ids=["200-status", "400-status"],
+)
+def test_key_echoed_into_a_parser_error_is_not_in_the_traceback(body: dict[str, Any]) -> None:
+    status = 200 if "data" in body else 400
+    client = make(lambda request: httpx.Response(status, json=body), max_retries=0)
+    with pytest.raises(APIError) as info:
+        client.images.generate("x")
+    shown = "".join(traceback.format_exception(info.value))
+    assert KEY not in shown, shown

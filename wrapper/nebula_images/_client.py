@@ -156,6 +156,13 @@ _SEND_ERRORS = (
 _T = TypeVar("_T")
 
 
+def _cause(exc: BaseException) -> BaseException | None:
+    """The exception to chain under a wrapper error: transport errors only. A parser's
+    ValueError/TypeError may quote the response (an echoed key included); its redacted
+    text is already in the wrapper error's message, so it is not chained."""
+    return exc if isinstance(exc, httpx.HTTPError | BodyTooLargeError) else None
+
+
 # -- reading the fields of an answer with the spec's types ---------------------------
 # The generated models' from_dict copies values without checking their types, so the
 # fields the wrapper reads go through these readers: a value the spec does not allow
@@ -932,7 +939,7 @@ class Client(_BaseClient[httpx.Client]):
         try:
             response = call.endpoint.sync_detailed(client=self._api, **call.arguments)
         except _SEND_ERRORS as exc:
-            raise self._attempt_failed(call, exc, ctx, started) from exc
+            raise self._attempt_failed(call, exc, ctx, started) from _cause(exc)
         finally:
             ATTEMPT.reset(token)
         return self._attempt_answered(call, response, ctx, started)
@@ -1009,7 +1016,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient]):
                 converted = httpx.PoolTimeout("the call's deadline ran out before sending")
             raise self._attempt_failed(call, converted, ctx, started) from exc
         except _SEND_ERRORS as exc:
-            raise self._attempt_failed(call, exc, ctx, started) from exc
+            raise self._attempt_failed(call, exc, ctx, started) from _cause(exc)
         finally:
             ATTEMPT.reset(token)
         return self._attempt_answered(call, response, ctx, started)
