@@ -480,6 +480,9 @@ def _check_options(concurrency: int, output_dir: str | os.PathLike[str] | None) 
         raise ValueError(f"output_dir {os.fspath(output_dir)!r} exists and is not a directory")
 
 
+# --- the reorder window: what the thread and task runners share ---
+
+
 # A slot in the reorder window: either a finished outcome or a pending call.
 @attrs.define
 class _Slot:
@@ -493,6 +496,134 @@ class _Slot:
 def _error_slot(index: int, raw: object, exc: Exception) -> _Slot:
     request = dict(raw) if isinstance(raw, Mapping) else {"prompt": raw}
     return _Slot(index=index, item=None, raw=raw, outcome=BatchError(index, exc, request))
+
+
+@attrs.define
+class _ReorderWindow:
+    """The bookkeeping both runners share; only how a call runs and is awaited differs.
+
+    It holds at most ``2 * concurrency`` slots in input order, counts outcomes for the
+    progress callback and decides when to stop starting items (``fail_fast``). A
+    pending call is a ``concurrent.futures.Future`` or an ``asyncio.Task``: both answer
+    ``done()``, ``cancelled()``, ``exception()`` and ``result()`` alike.
+    """
+
+    concurrency: int
+    fail_fast: bool
+    store: _OutputStore | None
+    namespace: str
+    progress: _Progress
+    defaults: Mapping[str, Any]
+    slots: collections.deque[_Slot] = attrs.field(init=False, factory=collections.deque)
+    running: set[Any] = attrs.field(init=False, factory=set)
+    exhausted: bool = attrs.field(init=False, default=False)  # the input has no more items
+    # fail_fast saw a failure: start nothing new.
+    _stopping: bool = attrs.field(init=False, default=False)
+    _next_index: int = attrs.field(init=False, default=0)
+    # An outcome or a slot since the last progress report.
+    _changed: bool = attrs.field(init=False, default=False)
+
+    def collect_finished(self) -> None:
+        """Count every call that finished since the last look.
+
+        Done before refilling: a finished call must free its place even if it was
+        never waited for.
+        """
+        finished = [pending for pending in self.running if pending.done()]
+        for pending in finished:
+            self.running.discard(pending)
+            if not pending.cancelled() and pending.exception() is None:
+                self.progress.done += 1
+            else:
+                self._fail()
+        self._changed = self._changed or bool(finished)
+
+    def wants_more(self) -> bool:
+        """Whether to read another input item now."""
+        return (
+            not (self.exhausted or self._stopping)
+            and len(self.slots) < 2 * self.concurrency
+            and len(self.running) < self.concurrency
+        )
+
+    def admit(self, raw: object, start: Callable[[_Item], Any]) -> None:
+        """Take the next input item; ``start`` begins its call when one is needed."""
+        slot = self._new_slot(self._next_index, raw)
+        self._next_index += 1
+        if slot.item is not None and slot.outcome is None:
+            slot.pending = start(slot.item)
+            self.running.add(slot.pending)
+        self.slots.append(slot)
+        self._changed = True
+
+    def _new_slot(self, index: int, raw: object) -> _Slot:
+        try:
+            item = _prepare(index, raw, self.defaults, self.namespace)
+        except Exception as exc:
+            self._fail()
+            return _error_slot(index, raw, exc)
+        slot = _Slot(index=index, item=item, raw=raw)
+        if self.store is not None:
+            skipped = self.store.lookup(item)
+            if skipped is not None:
+                self.progress.skipped += 1
+                slot.outcome = skipped
+        return slot
+
+    def _fail(self) -> None:
+        self.progress.failed += 1
+        self._stopping = self._stopping or self.fail_fast
+
+    def report_changes(self) -> None:
+        if self._changed:
+            self.progress.report()
+            self._changed = False
+
+    def pop_ready(self) -> _Slot | None:
+        """The head slot once its outcome is known (None: wait for a call to finish)."""
+        head = self.slots[0]
+        if head.pending is None or head.pending.done():
+            return self.slots.popleft()
+        return None
+
+    def settle(self, slot: _Slot) -> Any:
+        """The slot's outcome to yield; with ``fail_fast`` a failure is raised instead."""
+        if slot.pending is not None:
+            exc = slot.pending.exception()  # raises CancelledError if cancelled elsewhere
+            if exc is None:
+                return slot.pending.result()
+            if not isinstance(exc, Exception):
+                raise exc
+            assert slot.item is not None
+            slot.outcome = BatchError(slot.index, exc, slot.item.request)
+        if isinstance(slot.outcome, BatchError) and self.fail_fast:
+            error = slot.outcome.exception
+            error.add_note(f"(batch item {slot.index})")
+            raise error
+        return slot.outcome
+
+
+def _open_window(
+    requests: object,
+    concurrency: int,
+    fail_fast: bool,
+    output_dir: str | os.PathLike[str] | None,
+    on_progress: ProgressCallback | None,
+    batch_id: str | None,
+    defaults: Mapping[str, Any],
+) -> _ReorderWindow:
+    # Run when generate_many_* is called, not on first iteration: bad options fail at once.
+    _check_options(concurrency, output_dir)
+    store = _OutputStore(Path(output_dir), batch_id) if output_dir is not None else None
+    namespace = store.batch_id if store is not None else (batch_id or "")
+    progress = _Progress(_total_of(requests), on_progress)
+    return _ReorderWindow(concurrency, fail_fast, store, namespace, progress, defaults)
+
+
+def _save_to(store: _OutputStore | None, item: _Item, result: R) -> R:
+    if store is not None:
+        store.save(item, result)  # small local writes; not worth a thread hop in async
+    return result
 
 
 # --- threads ---
@@ -560,119 +691,45 @@ def generate_many_sync(
     ordering, failures, resume and cancellation. ``batch_id`` names the batch in the
     idempotency keys (default: kept in ``output_dir``, or none without one).
     """
-    _check_options(concurrency, output_dir)
-    store = _OutputStore(Path(output_dir), batch_id) if output_dir is not None else None
-    namespace = store.batch_id if store is not None else (batch_id or "")
-    progress = _Progress(_total_of(requests), on_progress)
-    return _run_sync(
-        client, iter(requests), concurrency, fail_fast, store, namespace, progress, defaults
+    window = _open_window(
+        requests, concurrency, fail_fast, output_dir, on_progress, batch_id, defaults
     )
+    return _run_sync(client, iter(requests), window)
 
 
 def _run_sync(
-    client: SyncClientLike[R],
-    source: Iterator[object],
-    concurrency: int,
-    fail_fast: bool,
-    store: _OutputStore | None,
-    namespace: str,
-    progress: _Progress,
-    defaults: Mapping[str, Any],
+    client: SyncClientLike[R], source: Iterator[object], window: _ReorderWindow
 ) -> Iterator[R | BatchError | BatchSkipped]:
     images = _sync_images(client)
 
     def call(item: _Item) -> R:
-        result = images.generate(item.prompt, **item.params)
-        if store is not None:
-            store.save(item, result)
-        return result
+        return _save_to(window.store, item, images.generate(item.prompt, **item.params))
 
-    pool = _DaemonPool(concurrency)
-    window: collections.deque[_Slot] = collections.deque()
-    running: set[concurrent.futures.Future[Any]] = set()
-    capacity = 2 * concurrency
-    next_index = 0
-    exhausted = stopping = False
+    pool = _DaemonPool(window.concurrency)
+
+    def start(item: _Item) -> concurrent.futures.Future[Any]:
+        return pool.submit(functools.partial(call, item))
+
     try:
         while True:
-            # Account for every call that finished since the last look, before refilling:
-            # a finished call must free its place even if it was never waited for.
-            finished = [future for future in running if future.done()]
-            for future in finished:
-                running.discard(future)
-                if future.exception() is None:
-                    progress.done += 1
-                else:
-                    progress.failed += 1
-                    stopping = stopping or fail_fast
-            changed = bool(finished)
-            while not (exhausted or stopping) and len(window) < capacity:
-                if len(running) >= concurrency:
-                    break
+            window.collect_finished()
+            while window.wants_more():
                 try:
                     raw = next(source)
                 except StopIteration:
-                    exhausted = True
+                    window.exhausted = True
                     break
-                slot = _new_slot(next_index, raw, defaults, namespace, store, progress)
-                next_index += 1
-                if slot.item is not None and slot.outcome is None:
-                    slot.pending = pool.submit(functools.partial(call, slot.item))
-                    running.add(slot.pending)
-                elif isinstance(slot.outcome, BatchError):
-                    stopping = stopping or fail_fast
-                window.append(slot)
-                changed = True
-            if changed:
-                progress.report()
-            if not window:
+                window.admit(raw, start)
+            window.report_changes()
+            if not window.slots:
                 return  # refilling added nothing: the input is exhausted or we are stopping
-            head = window[0]
-            if head.pending is None or head.pending.done():
-                window.popleft()
-                yield _settle_sync(head, fail_fast)
+            head = window.pop_ready()
+            if head is not None:
+                yield window.settle(head)
                 continue
-            concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            concurrent.futures.wait(window.running, return_when=concurrent.futures.FIRST_COMPLETED)
     finally:
         pool.shutdown()
-
-
-def _new_slot(
-    index: int,
-    raw: object,
-    defaults: Mapping[str, Any],
-    namespace: str,
-    store: _OutputStore | None,
-    progress: _Progress,
-) -> _Slot:
-    try:
-        item = _prepare(index, raw, defaults, namespace)
-    except Exception as exc:
-        progress.failed += 1
-        return _error_slot(index, raw, exc)
-    slot = _Slot(index=index, item=item, raw=raw)
-    if store is not None:
-        skipped = store.lookup(item)
-        if skipped is not None:
-            progress.skipped += 1
-            slot.outcome = skipped
-    return slot
-
-
-def _settle_sync(slot: _Slot, fail_fast: bool) -> Any:
-    if slot.pending is not None:
-        exc = slot.pending.exception()
-        if exc is None:
-            return slot.pending.result()
-        if not isinstance(exc, Exception):
-            raise exc
-        assert slot.item is not None
-        slot.outcome = BatchError(slot.index, exc, slot.item.request)
-    if isinstance(slot.outcome, BatchError) and fail_fast:
-        error = slot.outcome.exception
-        error.add_note(f"(batch item {slot.index})")
-        raise error
-    return slot.outcome
 
 
 # --- tasks ---
@@ -694,54 +751,31 @@ def generate_many_async(
     Cancelling the consuming task cancels the running calls (finished images stay on
     disk). Close the iterator when leaving early: ``async with aclosing(...)``.
     """
-    _check_options(concurrency, output_dir)
-    store = _OutputStore(Path(output_dir), batch_id) if output_dir is not None else None
-    namespace = store.batch_id if store is not None else (batch_id or "")
-    progress = _Progress(_total_of(requests), on_progress)
-    return _run_async(
-        client, requests, concurrency, fail_fast, store, namespace, progress, defaults
+    window = _open_window(
+        requests, concurrency, fail_fast, output_dir, on_progress, batch_id, defaults
     )
+    return _run_async(client, requests, window)
 
 
 async def _run_async(
     client: AsyncClientLike[R],
     requests: Iterable[RequestItem] | AsyncIterable[RequestItem],
-    concurrency: int,
-    fail_fast: bool,
-    store: _OutputStore | None,
-    namespace: str,
-    progress: _Progress,
-    defaults: Mapping[str, Any],
+    window: _ReorderWindow,
 ) -> AsyncIterator[R | BatchError | BatchSkipped]:
     images = _async_images(client)
 
     async def call(item: _Item) -> R:
-        result = await images.generate(item.prompt, **item.params)
-        if store is not None:
-            store.save(item, result)  # small local writes; not worth a thread hop
-        return result
+        return _save_to(window.store, item, await images.generate(item.prompt, **item.params))
+
+    def start(item: _Item) -> asyncio.Task[R]:
+        return asyncio.create_task(call(item))
 
     async_source = aiter(requests) if isinstance(requests, AsyncIterable) else None
     sync_source = iter(requests) if not isinstance(requests, AsyncIterable) else None
-    window: collections.deque[_Slot] = collections.deque()
-    running: set[asyncio.Task[Any]] = set()
-    capacity = 2 * concurrency
-    next_index = 0
-    exhausted = stopping = False
     try:
         while True:
-            finished = [task for task in running if task.done()]  # see _run_sync
-            for task in finished:
-                running.discard(task)
-                if not task.cancelled() and task.exception() is None:
-                    progress.done += 1
-                else:
-                    progress.failed += 1
-                    stopping = stopping or fail_fast
-            changed = bool(finished)
-            while not (exhausted or stopping) and len(window) < capacity:
-                if len(running) >= concurrency:
-                    break
+            window.collect_finished()
+            while window.wants_more():
                 try:
                     if async_source is not None:
                         raw: object = await anext(async_source)
@@ -749,46 +783,19 @@ async def _run_async(
                         assert sync_source is not None
                         raw = next(sync_source)
                 except (StopIteration, StopAsyncIteration):
-                    exhausted = True
+                    window.exhausted = True
                     break
-                slot = _new_slot(next_index, raw, defaults, namespace, store, progress)
-                next_index += 1
-                if slot.item is not None and slot.outcome is None:
-                    slot.pending = asyncio.create_task(call(slot.item))
-                    running.add(slot.pending)
-                elif isinstance(slot.outcome, BatchError):
-                    stopping = stopping or fail_fast
-                window.append(slot)
-                changed = True
-            if changed:
-                progress.report()
-            if not window:
+                window.admit(raw, start)
+            window.report_changes()
+            if not window.slots:
                 return
-            head = window[0]
-            if head.pending is None or head.pending.done():
-                window.popleft()
-                yield _settle_async(head, fail_fast)
+            head = window.pop_ready()
+            if head is not None:
+                yield window.settle(head)
                 continue
-            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(window.running, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in running:
+        for task in window.running:
             task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
-
-
-def _settle_async(slot: _Slot, fail_fast: bool) -> Any:
-    if slot.pending is not None:
-        task: asyncio.Task[Any] = slot.pending
-        exc = task.exception()  # raises CancelledError for a task cancelled elsewhere
-        if exc is None:
-            return task.result()
-        if not isinstance(exc, Exception):
-            raise exc
-        assert slot.item is not None
-        slot.outcome = BatchError(slot.index, exc, slot.item.request)
-    if isinstance(slot.outcome, BatchError) and fail_fast:
-        error = slot.outcome.exception
-        error.add_note(f"(batch item {slot.index})")
-        raise error
-    return slot.outcome
+        if window.running:
+            await asyncio.gather(*window.running, return_exceptions=True)

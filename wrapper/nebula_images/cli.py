@@ -31,6 +31,7 @@ import click
 
 from ._batch import BatchError, BatchProgress, BatchSkipped, _atomic_write, generate_many_sync
 from ._errors import AuthenticationError, NebulaError, PermissionDeniedError, ValidationError
+from ._models_table import GENERIC
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -46,23 +47,9 @@ EXIT_INTERRUPTED = 130
 ENV_API_KEY = "NEBULA_API_KEY"
 ENV_BASE_URL = "NEBULA_BASE_URL"
 
-# Per-item keys a JSONL batch line may carry (model_name is the wire spelling of model).
-_ITEM_KEYS = frozenset(
-    {
-        "prompt",
-        "model",
-        "model_name",
-        "negative_prompt",
-        "num_steps",
-        "guidance_scale",
-        "width",
-        "height",
-        "seed",
-        "image",
-        "mask",
-        "idempotency_key",
-    }
-)
+# Per-item keys a JSONL batch line may carry: every generation parameter, plus the
+# model (also under its wire spelling model_name) and a per-item idempotency key.
+_ITEM_KEYS = GENERIC.parameters | {"model", "model_name", "idempotency_key"}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 

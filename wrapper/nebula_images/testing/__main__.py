@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 import time
@@ -71,12 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the mock in the foreground; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        from ._config import MockConfig
+        from ._config import MockConfig, is_loopback_host
         from ._server import MockServer, MockServerError
     except ImportError as exc:
         print(f"the mock needs the mock extra: pip install 'nebula-images[mock]' ({exc})")
         return 2
-    if not _is_loopback(args.host):
+    if not is_loopback_host(args.host):
         print(
             f"warning: serving on {args.host}, reachable from other machines; "
             "the /_mock control path still answers loopback clients only",
@@ -116,15 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.stop()
     return 0
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any
 import uvicorn
 
 from ._app import MockApp
-from ._config import MockConfig
+from ._config import CONFIGURABLE, MockConfig
 from ._faults import FaultQueue
 from ._ledger import Ledger
 
@@ -154,17 +154,4 @@ class MockServer:
         """Clear faults, ledger, counters and the rate limiter (and restore ``config``)."""
         self.app.reset()
         if config is not None:
-            self.app.configure(
-                **{
-                    name: getattr(config, name)
-                    for name in (
-                        "inference_time_factor",
-                        "inference_seconds",
-                        "latency_seconds",
-                        "rate_limit_per_minute",
-                        "validate",
-                        "idempotency_window_seconds",
-                        "api_keys",
-                    )
-                }
-            )
+            self.app.configure(**{name: getattr(config, name) for name in CONFIGURABLE})

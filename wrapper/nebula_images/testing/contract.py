@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import ipaddress
 import json
 import os
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._config import is_loopback_host
 from ._validation import load_spec_text
 
 HOOKS_MODULE = "nebula_images.testing.schemathesis_hooks"
@@ -49,13 +49,7 @@ class ContractResult:
 
 def is_local_url(url: str) -> bool:
     """Whether ``url`` points at this machine (a mock), not a billed deployment."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def remote_budget(max_examples: int = REMOTE_MAX_EXAMPLES) -> str:
