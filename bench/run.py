@@ -271,7 +271,7 @@ def bench_memory(sizes_mb: list[int]) -> list[Row]:
             Row(
                 f"generate+save peak memory, {mb} MB image",
                 peaks["ours"],
-                "x image",
+                "x img",
                 peaks["naive"],
                 "naive: body, parsed str, decoded bytes",
                 goal=2.5,
@@ -413,19 +413,17 @@ def bench_generate(runs: int) -> list[Row]:
 
 def print_table(rows: list[Row]) -> None:
     header = (
-        f"{'figure':<46} {'measured':>12} {'baseline':>12} {'ratio':>7} {'goal':>7}  baseline is"
+        f"{'figure':<42} {'measured':>18} {'baseline':>10} {'ratio':>6} {'goal':>11}  baseline is"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
+        measured = f"{r.value:.3f} {r.unit}"
         base = f"{r.baseline:.3f}" if r.baseline is not None else "-"
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
         goal = f"{r.goal:.2f}x" if r.goal is not None else "-"
         goal += {True: " ok", False: " MISS", None: ""}[r.met]
-        print(
-            f"{r.name:<46} {r.value:>9.3f} {r.unit:<3}"[:60].ljust(60)
-            + f" {base:>12} {ratio:>7} {goal:>7}  {r.baseline_name}"
-        )
+        print(f"{r.name:<42} {measured:>18} {base:>10} {ratio:>6} {goal:>11}  {r.baseline_name}")
         if r.note:
             print(f"{'':<4}{r.note}")
 
