@@ -30,6 +30,7 @@ from nebula_images._batch import (
     BatchProgress,
     BatchRequest,
     BatchSkipped,
+    file_extension,
     generate_many_async,
     generate_many_sync,
     idempotency_key_for,
@@ -447,6 +448,44 @@ def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     target.write_text("x")
     with pytest.raises(ValueError, match="not a directory"):
         generate_many_sync(FakeClient(), ["a"], output_dir=target)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "extension"),
+    [
+        ("png", "png"),
+        ("jpeg", "jpg"),
+        ("webp", "webp"),
+        ("JPEG", "jpg"),
+        (".jpeg", "jpg"),
+        (" webp ", "webp"),
+        ("jpg", "jpg"),
+        (None, "png"),
+        ("", "png"),
+        ("../../etc/passwd", "etcpasswd"),  # never a path separator in a file name
+    ],
+)
+def test_file_extension_is_one_rule(image_format: str | None, extension: str) -> None:
+    assert file_extension(image_format) == extension
+
+
+@pytest.mark.parametrize(
+    ("image_format", "name"), [("jpeg", "000000.jpg"), (".WEBP", "000000.webp")]
+)
+def test_output_files_are_named_by_file_extension(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image_format: str, name: str
+) -> None:
+    fake = FakeClient()
+    answer = fake.answer
+
+    def answer_in_format(prompt: str, params: dict[str, Any]) -> FakeResult:
+        result = answer(prompt, params)
+        return attrs.evolve(result, images=(attrs.evolve(result.images[0], format=image_format),))
+
+    monkeypatch.setattr(fake, "answer", answer_in_format)
+    list(generate_many_sync(fake, ["fox"], output_dir=tmp_path))
+    assert json.loads((tmp_path / "000000.json").read_text())["files"] == [name]
+    assert (tmp_path / name).read_bytes() == b"PNG:fox"
 
 
 RESUME_SCRIPT = textwrap.dedent(

@@ -13,11 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from nebula_images.cli import EXIT_API_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, cli
+from nebula_images.cli import (
+    EXIT_API_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    cli,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SCHNELL = "black-forest-labs/FLUX.1-schnell"
@@ -33,14 +41,19 @@ def env(nebula_mock: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return values
 
 
-def run(*args: str, key: str | None = None) -> Result:
-    """Invoke the CLI in-process; the key must never appear in what it prints."""
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def run(*args: str, key: str | None = None, stdin: str | bytes | None = None) -> Result:
+    """Invoke the CLI in-process (``stdin``: its standard input); the key must never
+    appear in what it prints."""
+    result = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
     for secret in filter(None, [key, os.environ.get("NEBULA_API_KEY")]):
         assert secret not in result.stdout
         assert secret not in result.stderr
     assert "Traceback" not in result.stderr
     return result
+
+
+def sidecars(out: Path) -> dict[int, dict[str, Any]]:
+    return {int(p.stem): json.loads(p.read_text()) for p in out.glob("0*.json")}
 
 
 # --- help and usage errors (no server needed) ---
@@ -52,6 +65,20 @@ def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     assert result.exit_code == EXIT_OK
     assert "Examples:" in result.stdout
     assert "nebula-images" in result.stdout
+
+
+def test_top_level_help_has_the_exit_code_table() -> None:
+    lines = [line.strip() for line in run("--help").stdout.splitlines()]
+    table = lines[lines.index("Exit codes:") + 1 :]
+    codes = [int(line.split()[0]) for line in table if line.strip()]
+    assert codes == [EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED]
+
+
+def test_batch_help_documents_standard_input_and_the_format_option() -> None:
+    text = run("batch", "--help").stdout
+    assert "nebula-images batch - --out" in text
+    assert "--format [auto|text|jsonl]" in text
+    assert "<stdin>:LINE" in text
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:
@@ -261,23 +288,33 @@ def test_batch_generates_everything_then_a_rerun_skips_it(
     assert nebula_mock.ledger.billed == 12
 
 
+@pytest.mark.parametrize("source", ["jobs.jsonl", "-"])
 def test_batch_jsonl_per_item_params_and_partial_failure_exit_3(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str], tmp_path: Path, source: str
 ) -> None:
-    jobs = tmp_path / "jobs.jsonl"
     lines = [
         {"prompt": "fox", "seed": 1},
         {"prompt": "owl", "model_name": "acme/imaginary-1"},  # 404: fails in its slot
         {"prompt": "cat", "width": 512, "height": 512},
     ]
-    jobs.write_text("# jobs\n" + "\n".join(json.dumps(line) for line in lines) + "\n")
+    # A comment first: standard input ("-") still reads as JSONL (the first line with
+    # content starts with "{"), a file by its suffix.
+    text = "# jobs\n" + "\n".join(json.dumps(line) for line in lines) + "\n"
     out = tmp_path / "out"
-    result = run("batch", str(jobs), "--out", str(out), "-m", SCHNELL)
+    if source == "-":
+        result = run("batch", "-", "--out", str(out), "-m", SCHNELL, stdin=text)
+        where = "<stdin>:3"
+    else:
+        (tmp_path / source).write_text(text)
+        result = run("batch", str(tmp_path / source), "--out", str(out), "-m", SCHNELL)
+        where = "jobs.jsonl:3"
     assert result.exit_code == EXIT_PARTIAL
     assert "2 generated, 0 already done, 1 failed" in result.stdout
-    assert result.stderr.startswith("item 1 (jobs.jsonl:3): HTTP 404")
+    assert result.stderr.startswith(f"item 1 ({where}): HTTP 404")
     assert sorted(p.name for p in out.glob("0*.png")) == ["000000.png", "000002.png"]
-    assert json.loads((out / "000002.json").read_text())["parameters"]["width"] == 512
+    metas = sidecars(out)
+    assert metas[0]["seed"] == 1
+    assert metas[2]["parameters"]["width"] == 512
 
 
 def test_batch_jsonl_image_paths_are_relative_to_the_file(
@@ -429,3 +466,242 @@ def test_mock_command_serves_the_api_until_ctrl_c(
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=15)
     assert proc.returncode in (0, 130)
+
+
+# --- batch from standard input ---
+
+
+def test_batch_reads_text_prompts_from_stdin_and_resumes(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any
+) -> None:
+    out = tmp_path / "out"
+    text = "a red fox\n\n# a comment\nan owl at night\n  a paper boat  \n"
+    result = run("batch", "-", "--out", str(out), "-m", SCHNELL, stdin=text)
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "3 generated, 0 already done, 0 failed" in result.stdout
+    prompts = {i: meta["prompt"] for i, meta in sidecars(out).items()}
+    assert prompts == {0: "a red fox", 1: "an owl at night", 2: "a paper boat"}
+
+    # The same input again: done items are skipped (index + parameter hash), one changed
+    # prompt is regenerated, and nothing done is billed twice.
+    changed = text.replace("an owl at night", "an owl at dawn")
+    again = run("batch", "-", "--out", str(out), "-m", SCHNELL, "--json", stdin=changed)
+    assert again.exit_code == EXIT_OK, again.stderr
+    summary = json.loads(again.stdout)
+    assert (summary["total"], summary["done"], summary["skipped"]) == (3, 1, 2)
+    assert summary["input_error"] is None
+    assert sidecars(out)[1]["prompt"] == "an owl at dawn"
+    assert nebula_mock.ledger.billed == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "expected_prompt"),
+    [
+        (["--format", "text"], '{"prompt": "braces"}'),  # taken as a prompt, as it is
+        ([], "braces"),  # auto: the first line with content starts with "{"
+    ],
+)
+def test_batch_format_option_decides_how_stdin_is_read(
+    env: dict[str, str], tmp_path: Path, args: list[str], expected_prompt: str
+) -> None:
+    out = tmp_path / "out"
+    result = run("batch", "-", "--out", str(out), *args, stdin='{"prompt": "braces"}\n')
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert sidecars(out)[0]["prompt"] == expected_prompt
+
+
+def test_batch_format_jsonl_overrides_a_txt_suffix(env: dict[str, str], tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text('{"prompt": "a heron", "seed": 3}\n')
+    as_text = run("batch", str(jobs), "--out", str(tmp_path / "text"))
+    assert as_text.exit_code == EXIT_OK, as_text.stderr
+    assert sidecars(tmp_path / "text")[0]["prompt"] == '{"prompt": "a heron", "seed": 3}'
+    as_jsonl = run("batch", str(jobs), "--out", str(tmp_path / "jsonl"), "--format", "jsonl")
+    assert as_jsonl.exit_code == EXIT_OK, as_jsonl.stderr
+    assert sidecars(tmp_path / "jsonl")[0]["prompt"] == "a heron"
+
+
+def test_batch_stdin_malformed_line_keeps_what_ran_and_names_the_line(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any
+) -> None:
+    out = tmp_path / "out"
+    good = [json.dumps({"prompt": f"boat {i}"}) for i in range(6)]
+    bad = '{"prompt": "boat 4",'
+    lines = [*good[:4], "", bad, good[5]]  # the bad line is line 6; "boat 5" follows it
+    args = ["batch", "-", "--out", str(out), "-c", "2", "-m", SCHNELL]
+    result = run(*args, "--json", stdin="\n".join(lines) + "\n")
+    assert result.exit_code == EXIT_USAGE
+    message = "<stdin>:6: not valid JSON (Expecting property name enclosed in double quotes)"
+    assert result.stderr.strip().splitlines() == [f"error: {message}"]
+    summary = json.loads(result.stdout)  # the summary comes first, then the error
+    assert (summary["done"], summary["failed"], summary["input_error"]) == (4, 0, message)
+    # Everything before the bad line is on disk; nothing after it was read or billed.
+    assert sorted(sidecars(out)) == [0, 1, 2, 3]
+    assert nebula_mock.ledger.billed == 4
+
+    fixed = run(*args, "--json", stdin="\n".join([*good[:4], "", *good[4:]]) + "\n")
+    assert fixed.exit_code == EXIT_OK, fixed.stderr
+    summary = json.loads(fixed.stdout)
+    assert (summary["done"], summary["skipped"]) == (2, 4)
+    assert nebula_mock.ledger.billed == 6
+
+
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [
+        ("", "error: <stdin> has no prompts"),
+        ("\n# nothing but a comment\n\n", "error: <stdin> has no prompts"),
+        ('\n{"prompt": 7}\n{"prompt": "fine"}\n', "error: <stdin>:2: 'prompt' must be"),
+        (b"a fox\n\xff\xfe bad bytes\n", "error: <stdin>:2: not UTF-8 text"),
+    ],
+)
+def test_batch_stdin_bad_start_is_a_usage_error_before_any_call(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any, stdin: str | bytes, expected: str
+) -> None:
+    out = tmp_path / "out"
+    result = run("batch", "-", "--out", str(out), stdin=stdin)
+    assert result.exit_code == EXIT_USAGE
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
+    if not isinstance(stdin, bytes):  # the UTF-8 case: the line before ran
+        assert not out.exists()
+        assert nebula_mock.requests_seen == 0
+
+
+def test_batch_stdin_progress_shows_the_total_once_known(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = run("batch", "-", "--out", str(tmp_path / "o"), "--progress", stdin="a\nb\nc\n")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "3/3" in result.stderr
+
+
+def test_batch_streams_a_pipe_line_by_line(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any
+) -> None:
+    out = tmp_path / "out"
+    args = ["batch", "-", "--out", str(out), "-c", "2", "-m", SCHNELL, "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nebula_images", *args],
+        env={**os.environ, **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write("a kite\na kestrel\n# more to come\na kettle\n")
+        proc.stdin.flush()
+        # The pipe is still open: these three can only be done if lines are read as
+        # they come, not after the end of the input.
+        wait_for_sidecars(out, 3, proc)
+        rest = '{"prompt": "not JSON here: the format is already text"}\na kitten\n'
+        stdout, stderr = proc.communicate(rest, timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == EXIT_OK, stderr
+    assert json.loads(stdout)["done"] == 5
+    assert sidecars(out)[3]["prompt"].startswith('{"prompt": "not JSON')
+    assert nebula_mock.ledger.billed == 5
+
+
+# --- generate -o: directories ---
+
+
+def test_generate_into_an_existing_directory_uses_a_generated_name(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    result = run("generate", "A Red Fox!", "-m", SCHNELL, "-o", str(folder))
+    assert result.exit_code == EXIT_OK, result.stderr
+    written = folder / "a-red-fox.png"
+    assert written.read_bytes().startswith(PNG_MAGIC)
+    assert result.stdout.startswith(f"wrote {written} (")
+
+
+def test_generate_into_a_new_directory_given_with_a_slash(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = run("generate", "an owl", "-m", SCHNELL, "-o", f"{tmp_path}/new/dir/", "--json")
+    assert result.exit_code == EXIT_OK, result.stderr
+    written = tmp_path / "new" / "dir" / "an-owl.png"
+    assert json.loads(result.stdout)["files"] == [str(written)]
+    assert written.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_generate_creates_missing_parent_directories(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "c" / "heron.png"
+    result = run("generate", "a heron", "-m", SCHNELL, "-o", str(out))
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert out.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_generate_output_under_a_file_fails_before_the_call(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any
+) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a directory")
+    result = run("generate", "x", "-o", str(blocker / "sub" / "x.png"))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.strip().splitlines() == [
+        f"error: -o {blocker / 'sub' / 'x.png'}: {blocker} is not a directory"
+    ]
+    assert nebula_mock.requests_seen == 0  # nothing billed for an image with nowhere to go
+
+
+# --- one file-extension rule for generate and batch ---
+
+
+@attrs.frozen
+class FormatImage:
+    data: bytes
+    format: str
+    seed: int | None = 1
+    inference_seconds: float | None = 0.5
+
+
+@attrs.frozen
+class FormatResult:
+    images: tuple[FormatImage, ...]
+    model: str = "fake/model"
+    request_id: str = "req-1"
+    idempotency_key: str = "key-1"
+    retries: int = 0
+    parameters: dict[str, Any] = attrs.field(factory=dict)
+
+
+class FormatClient:
+    """A stand-in Client whose images come back in one given format."""
+
+    def __init__(self, image_format: str) -> None:
+        self.image_format = image_format
+        self.images = self
+
+    def __enter__(self) -> FormatClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def generate(self, prompt: str, **params: Any) -> FormatResult:
+        return FormatResult(images=(FormatImage(b"picture", self.image_format),))
+
+
+@pytest.mark.parametrize(
+    ("image_format", "extension"), [("png", "png"), ("jpeg", "jpg"), ("webp", "webp")]
+)
+def test_generate_and_batch_name_files_by_the_same_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image_format: str, extension: str
+) -> None:
+    from nebula_images import cli as cli_module
+
+    monkeypatch.setattr(cli_module._Settings, "client", lambda self: FormatClient(image_format))
+    monkeypatch.chdir(tmp_path)
+    assert run("generate", "a fox").exit_code == EXIT_OK
+    assert run("batch", "-", "--out", "out", stdin="a fox\n").exit_code == EXIT_OK
+    assert (tmp_path / f"a-fox.{extension}").read_bytes() == b"picture"
+    assert (tmp_path / "out" / f"000000.{extension}").read_bytes() == b"picture"

@@ -26,13 +26,14 @@ def test_fixture_yields_a_running_reset_mock(nebula_mock: MockServer) -> None:
         assert c.get("/serverless/models").status_code == 200
     # Leave state behind on purpose; the next test must not see it.
     nebula_mock.faults.push(Fault.status(503))
-    nebula_mock.configure(rate_limit_per_minute=1)
+    nebula_mock.configure(rate_limit_per_minute=1, tier="entry", rate_limit_per_day=1)
 
 
 def test_fixture_state_does_not_leak_between_tests(nebula_mock: MockServer) -> None:
     assert len(nebula_mock.faults) == 0
     assert nebula_mock.requests_seen == 0
     assert nebula_mock.config.rate_limit_per_minute is None
+    assert nebula_mock.config.tier is None and nebula_mock.config.rate_limit_per_day is None
 
 
 def test_fixture_is_session_wide(nebula_mock: MockServer, nebula_mock_server: MockServer) -> None:

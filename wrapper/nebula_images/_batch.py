@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import threading
 import time
 import uuid
@@ -69,7 +70,9 @@ SIDECAR_FORMAT = 1
 _CALL_OPTIONS = frozenset({"idempotency_key", "timeout", "deadline", "retry_ambiguous"})
 # Input pictures given as paths hash by their content, so an edited file is regenerated.
 _BLOB_FIELDS = frozenset({"image", "mask"})
+# Image format -> file extension, where they differ.
 _EXTENSIONS = {"jpeg": "jpg"}
+_NOT_EXTENSION = re.compile(r"[^a-z0-9]+")
 # Aliases accepted in per-item dicts (the wire name, as JSONL files tend to use it).
 _ALIASES = {"model_name": "model"}
 
@@ -310,6 +313,17 @@ def _prepare(index: int, raw: object, defaults: Mapping[str, Any], namespace: st
 # --- resumable output ---
 
 
+def file_extension(image_format: str | None) -> str:
+    """The file extension, without a dot, for an image format: "png", "jpg" or "webp".
+
+    The one rule for the batch's files and the CLI's: case and a leading dot are
+    ignored, no format means PNG, and anything but letters and digits is dropped, so
+    an odd format string can never put a path separator into a file name.
+    """
+    fmt = _NOT_EXTENSION.sub("", (image_format or "").strip().lower())
+    return _EXTENSIONS.get(fmt, fmt) or "png"
+
+
 def _jsonable(value: object) -> object:
     if isinstance(value, bytes | bytearray):
         return {"sha256": hashlib.sha256(bytes(value)).hexdigest(), "bytes": len(value)}
@@ -403,8 +417,7 @@ class _OutputStore:
         paths: list[Path] = []
         for position, image in enumerate(result.images):
             suffix = "" if position == 0 else f"_{position}"
-            fmt = (image.format or "png").lower().lstrip(".")
-            ext = _EXTENSIONS.get(fmt, fmt)
+            ext = file_extension(image.format)
             path = self.directory / f"{self.stem(item.index)}{suffix}.{ext}"
             _atomic_write(path, image.data)
             paths.append(path)

@@ -5,8 +5,8 @@ Exit codes scripts can rely on:
 ====  ==========================================================
 0     success
 1     an API or connection error (or ``batch --fail-fast`` stopped)
-2     a usage error: a bad option or value, a missing/empty/malformed input file,
-      no API key
+2     a usage error: a bad option or value, a missing/empty/malformed input file
+      or line of standard input, no API key, an ``-o`` that cannot be a file
 3     ``batch`` finished but some items failed (the others are on disk)
 130   interrupted (Ctrl-C); finished images stay on disk
 ====  ==========================================================
@@ -17,26 +17,42 @@ Errors are one line on stderr, never a traceback and never the API key.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import click
 
-from ._batch import BatchError, BatchProgress, BatchSkipped, _atomic_write, generate_many_sync
+from ._batch import (
+    BatchError,
+    BatchProgress,
+    BatchSkipped,
+    _atomic_write,
+    file_extension,
+    generate_many_sync,
+)
 from ._errors import AuthenticationError, NebulaError, PermissionDeniedError, ValidationError
 from ._models_table import GENERIC
 
 if TYPE_CHECKING:
     from ._client import Client
 
-__all__ = ["EXIT_API_ERROR", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "cli", "main"]
+__all__ = [
+    "EXIT_API_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -145,11 +161,17 @@ Examples:
   export NEBULA_API_KEY=ak_...
   nebula-images generate "a red fox in fresh snow" -o fox.png
   nebula-images batch prompts.txt --out out/ --concurrency 8
+  cat prompts.txt | nebula-images batch - --out out/
   nebula-images models
   nebula-images mock --port 8080   # a local mock API for tests
 
 \b
-Exit codes: 0 ok, 1 API error, 2 usage error, 3 batch partly failed, 130 interrupted.
+Exit codes:
+  0    ok
+  1    API or connection error (or batch --fail-fast stopped)
+  2    usage error: a bad option or value, missing/empty/malformed input, no API key
+  3    batch finished, but some items failed (the others are on disk)
+  130  interrupted (Ctrl-C); finished images stay on disk
 """
 
 
@@ -228,6 +250,7 @@ def _params(**values: Any) -> dict[str, Any]:
 Examples:
   nebula-images generate "a lighthouse at dawn, oil painting" -o lighthouse.png
   nebula-images generate "a red fox" -m black-forest-labs/FLUX.1-schnell --seed 42 --json
+  nebula-images generate "a heron at dusk" -o pictures/   # writes pictures/a-heron-at-dusk.png
   nebula-images generate "a small wooden boat" -m black-forest-labs/FLUX.1-Fill-dev \\
       --image photo.png --mask mask.png -o boat.png
 """
@@ -247,8 +270,11 @@ Examples:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the image (default: a name from the prompt).",
+    type=click.Path(),  # a str: a Path would drop the trailing "/" that marks a directory
+    help=(
+        "File to write, or a directory (existing, or ending in /) to write a name from "
+        "the prompt into. Default: that name, here. Missing directories are created."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 @click.pass_obj
@@ -258,19 +284,19 @@ def generate(
     prompt: str,
     image: Path | None,
     mask: Path | None,
-    output: Path | None,
+    output: str | None,
     as_json: bool,
     **request: Any,
 ) -> None:
     """Generate one image from PROMPT and write it to a file."""
     params = _params(**request, image=image, mask=mask)
+    directory, name = _output_place(output)
     with settings.client() as client:
         result = client.images.generate(prompt, **params)
-    target = output or Path(f"{_slug(prompt)}.{_extension(result.images[0].format)}")
+    target = directory / (name or f"{_slug(prompt)}.{file_extension(result.images[0].format)}")
     paths = []
     for position, picture in enumerate(result.images):
         path = target if position == 0 else target.with_stem(f"{target.stem}-{position}")
-        path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, picture.data)
         paths.append(path)
     if as_json:
@@ -307,9 +333,25 @@ def generate(
     click.echo(f"wrote {', '.join(map(str, paths))} ({', '.join(details)})")
 
 
-def _extension(image_format: str) -> str:
-    fmt = (image_format or "png").lower()
-    return "jpg" if fmt == "jpeg" else fmt
+def _output_place(output: str | None) -> tuple[Path, str | None]:
+    """The directory to write into, made ready before the (billed) call, and the file
+    name when ``-o`` gives one (None: a name from the prompt)."""
+    path = Path(output or ".")
+    if output is None or path.is_dir() or output.endswith(("/", os.sep)):
+        directory, name = path, None
+    else:
+        directory, name = path.parent, path.name
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (directory, *directory.parents) if p.exists()), directory)
+        reason = (
+            f"{blocker} is not a directory"
+            if not blocker.is_dir()
+            else f"cannot create the directory {directory} ({exc.strerror or exc})"
+        )
+        raise CLIInputError(f"-o {output}: {reason}") from None
+    return directory, name
 
 
 def _slug(prompt: str) -> str:
@@ -319,107 +361,181 @@ def _slug(prompt: str) -> str:
 # --- batch ---
 
 
-@attrs.frozen
-class _BatchFile:
-    """A prompts file: plain text (one prompt a line) or JSONL (one object a line)."""
+STDIN = "-"
+_STDIN_NAME = "<stdin>"
+_JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 
-    path: Path
-    jsonl: bool
-    count: int
+
+@attrs.frozen
+class _PromptSource:
+    """Batch input: a file, or standard input for ``-``; plain text or JSONL.
+
+    Lines are read and checked one at a time, so a file or a pipe of any length is
+    never held in memory. A bad line raises :class:`CLIInputError` naming
+    ``NAME:LINE``.
+    """
+
+    path: Path | None  # None: standard input
+    fmt: str  # "text", "jsonl" or "auto"
 
     @classmethod
-    def check(cls, path: Path) -> _BatchFile:
-        """Read the file once, line by line, to count and validate it before any call."""
-        if not path.exists():
-            raise click.BadParameter(f"{path} does not exist", param_hint="FILE")
-        if not path.is_file():
-            raise click.BadParameter(f"{path} is not a file", param_hint="FILE")
-        jsonl = path.suffix.lower() in {".jsonl", ".ndjson"}
-        batch = cls(path=path, jsonl=jsonl, count=0)
-        count = sum(1 for _ in batch.items())
-        if count == 0:
-            raise click.BadParameter(
-                f"{path} has no prompts (blank lines and # comments are skipped)",
-                param_hint="FILE",
-            )
-        return attrs.evolve(batch, count=count)
+    def from_argument(cls, file: Path, fmt: str) -> _PromptSource:
+        if str(file) == STDIN:
+            return cls(path=None, fmt=fmt)
+        if not file.exists():
+            raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+        if not file.is_file():
+            raise click.BadParameter(f"{file} is not a file", param_hint="FILE")
+        if fmt == "auto" and file.suffix.lower() in _JSONL_SUFFIXES:
+            fmt = "jsonl"
+        elif fmt == "auto" and file.suffix.lower() == ".txt":
+            fmt = "text"  # a prompt may well start with "{"
+        return cls(path=file, fmt=fmt)
 
-    def items(self) -> Iterator[Any]:
-        """The batch items, streamed; raises UsageError naming a malformed line."""
-        return (item for _, item in self.numbered_items())
+    @property
+    def name(self) -> str:
+        """How messages name the input: its path, or ``<stdin>``."""
+        return _STDIN_NAME if self.path is None else str(self.path)
+
+    @property
+    def short_name(self) -> str:
+        return _STDIN_NAME if self.path is None else self.path.name
+
+    def count(self) -> int:
+        """Read a file once to count and check every line before any call is made."""
+        count = sum(1 for _ in self.numbered_items())
+        if count == 0:
+            raise self.empty()
+        return count
+
+    def empty(self) -> CLIInputError:
+        return CLIInputError(f"{self.name} has no prompts (blank lines and # comments are skipped)")
 
     def numbered_items(self) -> Iterator[tuple[int, Any]]:
         """(line number, item) pairs, streamed."""
-        try:
-            with self.path.open(encoding="utf-8") as lines:
-                for number, line in enumerate(lines, start=1):
-                    text = line.strip()
-                    if not text or text.startswith("#"):
-                        continue
-                    yield number, (self._item(number, text) if self.jsonl else text)
-        except UnicodeDecodeError:
-            raise click.BadParameter(f"{self.path} is not UTF-8 text", param_hint="FILE") from None
+        if self.path is None:
+            # Bytes, decoded a line at a time: a bad byte is reported with its line.
+            yield from self._parse(sys.stdin.buffer)
+            return
+        with self.path.open("rb") as lines:
+            yield from self._parse(lines)
+
+    def _parse(self, lines: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
+        jsonl = None if self.fmt == "auto" else self.fmt == "jsonl"
+        for number, raw in enumerate(lines, start=1):
+            try:
+                text = raw.decode("utf-8").removeprefix("\ufeff").strip()
+            except UnicodeDecodeError:
+                raise CLIInputError(f"{self.name}:{number}: not UTF-8 text") from None
+            if not text or text.startswith("#"):
+                continue
+            if jsonl is None:
+                jsonl = text.startswith("{")  # "auto": the first line with content decides
+            yield number, (self._item(number, text) if jsonl else text)
 
     def _item(self, number: int, text: str) -> dict[str, Any]:
-        where = f"{self.path}:{number}"
+        where = f"{self.name}:{number}"
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise click.UsageError(f"{where}: not valid JSON ({exc.msg})") from None
+            raise CLIInputError(f"{where}: not valid JSON ({exc.msg})") from None
         if not isinstance(value, dict):
-            raise click.UsageError(f"{where}: expected a JSON object with a 'prompt'")
+            raise CLIInputError(f"{where}: expected a JSON object with a 'prompt'")
         unknown = sorted(set(value) - _ITEM_KEYS)
         if unknown:
-            raise click.UsageError(
+            raise CLIInputError(
                 f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_ITEM_KEYS))}"
             )
         prompt = value.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
-            raise click.UsageError(f"{where}: 'prompt' must be a non-empty string")
-        for field in ("image", "mask"):
-            if isinstance(value.get(field), str):
-                # Paths in the file are relative to the file, not to the current directory.
-                value[field] = self.path.parent / value[field]
+            raise CLIInputError(f"{where}: 'prompt' must be a non-empty string")
+        if self.path is not None:
+            for field in ("image", "mask"):
+                if isinstance(value.get(field), str):
+                    # Paths in a file are relative to the file (on stdin: to the cwd).
+                    value[field] = self.path.parent / value[field]
         return value
 
 
-class _SizedItems:
-    """The file's items with a len(), so progress knows the total without loading them.
+class _NumberedItems:
+    """The items handed to the batch engine, streamed, with their line numbers.
 
     It remembers the line number of each item handed out until its outcome is reported
     (outcomes come back in input order, so this queue stays as short as the window).
+    A bad line ends the input instead of raising into the engine: what was read before
+    it still runs to the end and is saved, then the CLI reports ``input_error``.
     """
 
-    def __init__(self, batch: _BatchFile) -> None:
-        self._batch = batch
+    def __init__(self, numbered: Iterator[tuple[int, Any]]) -> None:
+        self._numbered = numbered
         self._lines: collections.deque[int] = collections.deque()
-
-    def __len__(self) -> int:
-        return self._batch.count
+        self.input_error: CLIInputError | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        for number, item in self._batch.numbered_items():
-            self._lines.append(number)
-            yield item
+        try:
+            for number, item in self._numbered:
+                self._lines.append(number)
+                yield item
+        except CLIInputError as exc:
+            self.input_error = exc
 
     def line_of_next_outcome(self) -> int | None:
         return self._lines.popleft() if self._lines else None
 
 
+class _SizedItems(_NumberedItems):
+    """A file's items with a len(), so progress knows the total without loading them."""
+
+    def __init__(self, numbered: Iterator[tuple[int, Any]], count: int) -> None:
+        super().__init__(numbered)
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def _batch_items(source: _PromptSource) -> _NumberedItems:
+    if source.path is not None:
+        count = source.count()  # a file: check it all before the first call
+        return _SizedItems(source.numbered_items(), count)
+    # Standard input is read once, as it comes. Its first item is read now: an empty
+    # or malformed start fails before the output directory is created.
+    numbered = source.numbered_items()
+    first = next(numbered, None)
+    if first is None:
+        raise source.empty()
+    return _NumberedItems(itertools.chain([first], numbered))
+
+
 @cli.command(
-    epilog="""\b
-FILE is plain text, one prompt a line, or JSONL (.jsonl), one object a line with a
-"prompt" and any per-item parameters, e.g.
+    epilog="""FILE is a file, or - for standard input. Plain text has one prompt a line;
+JSONL has one object a line with a "prompt" and any per-item parameters:
+
+\b
   {"prompt": "a red fox", "seed": 42, "width": 768}
-Blank lines and lines starting with # are skipped. Each item is written to DIR as
-000012.png plus 000012.json (its metadata) as soon as it finishes. Running the same
-command again skips what is done and regenerates what is missing; a rerun is never
-billed twice for an image (the same Idempotency-Key is sent).
+
+--format auto (the default) reads .jsonl/.ndjson files as JSONL, .txt files as
+text, and anything else as JSONL when its first line with content starts with
+"{". Blank lines and lines starting with # are skipped. Image and mask paths in
+JSONL are relative to the file (on standard input: to the current directory).
+
+A file is checked whole before the first call. Standard input is read as it
+comes, each line checked as it is read: a malformed line ends the input there;
+everything read before it still runs and is saved, then the command exits 2
+naming <stdin>:LINE. Fix the line and run again to go on.
+
+Each item is written to DIR as 000012.png plus 000012.json (its metadata) as
+soon as it finishes (12: the item's position from 0, skipped lines aside).
+Running the same command again skips what is done and regenerates what is
+missing or changed; a rerun is never billed twice for an image (the same
+Idempotency-Key is sent).
 
 \b
 Examples:
   nebula-images batch prompts.txt --out out/ --concurrency 8
   nebula-images batch jobs.jsonl --out out/ -m black-forest-labs/FLUX.1-schnell
+  grep -v draft ideas.txt | nebula-images batch - --out out/
+  jq -c '.[]' jobs.json | nebula-images batch - --format jsonl --out out/
 """
 )
 @click.argument("file", type=click.Path(path_type=Path))
@@ -431,6 +547,14 @@ Examples:
     metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory (created if missing).",
+)
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "text", "jsonl"]),
+    default="auto",
+    show_default=True,
+    help="How to read FILE: one prompt a line, or one JSON object a line.",
 )
 @click.option(
     "-c",
@@ -454,17 +578,19 @@ def batch(
     /,
     file: Path,
     out_dir: Path,
+    input_format: str,
     concurrency: int,
     fail_fast: bool,
     progress: bool | None,
     as_json: bool,
     **request: Any,
 ) -> None:
-    """Generate an image for every prompt in FILE into DIR, resumably."""
-    batch_file = _BatchFile.check(file)
+    """Generate an image for every prompt in FILE (or - for stdin) into DIR, resumably."""
+    source = _PromptSource.from_argument(file, input_format)
+    items = _batch_items(source)
     defaults = _params(**request)
-    with settings.client() as client, _ProgressView(batch_file.count, progress) as view:
-        items = _SizedItems(batch_file)
+    total = len(items) if isinstance(items, _SizedItems) else None
+    with settings.client() as client, _ProgressView(total, progress) as view:
         outcomes = generate_many_sync(
             client,
             items,
@@ -482,7 +608,7 @@ def batch(
                 line = items.line_of_next_outcome()
                 if isinstance(outcome, BatchError):
                     failed.append(outcome)
-                    where = f"item {outcome.index} ({file.name}:{line})"
+                    where = f"item {outcome.index} ({source.short_name}:{line})"
                     view.log(settings.scrub(f"{where}: {_one_line(outcome.exception)}"))
                     if isinstance(outcome.exception, AuthenticationError | PermissionDeniedError):
                         # Every other item would fail the same way: stop here.
@@ -497,13 +623,14 @@ def batch(
                 close()
     elapsed = time.monotonic() - started
     summary = {
-        "total": batch_file.count,
+        "total": done + skipped + len(failed),
         "done": done,
         "skipped": skipped,
         "failed": len(failed),
         "failed_items": [f.index for f in failed],
         "seconds": round(elapsed, 3),
         "output_dir": str(out_dir),
+        "input_error": None if items.input_error is None else items.input_error.message,
     }
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -512,6 +639,9 @@ def batch(
             f"{done} generated, {skipped} already done, {len(failed)} failed "
             f"in {elapsed:.1f} s -> {out_dir}"
         )
+    if items.input_error is not None:
+        # After the summary: what ran is on disk; fix the line and run again to go on.
+        raise items.input_error
     if failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -519,7 +649,7 @@ def batch(
 class _ProgressView:
     """A rich progress bar on stderr, or plain lines when it is off."""
 
-    def __init__(self, total: int, enabled: bool | None) -> None:
+    def __init__(self, total: int | None, enabled: bool | None) -> None:
         self.total = total
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar: Any = None
@@ -554,6 +684,10 @@ class _ProgressView:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._bar is not None:
+            if self.total is None:
+                # Standard input: the total is known only now; the last frame shows it.
+                finished = self._bar.tasks[0].completed
+                self._bar.update(self._task, total=finished)
             self._bar.__exit__(*exc_info)
 
     def update(self, snapshot: BatchProgress) -> None:
@@ -623,11 +757,13 @@ def _terminal_width() -> int:
     context_settings={"ignore_unknown_options": True},
     epilog="""\b
 Other options go to the mock as they are (see `python -m nebula_images.testing -h`):
---latency S, --rate-limit N, --inference-time-factor F, --keys K...
+--latency S, --rate-limit N, --rate-limit-per-day N, --tier NAME (the vendor's
+account tiers: entry/tier1 .. tier5), --inference-time-factor F, --keys K...
 
 \b
 Examples:
   nebula-images mock --port 8080
+  nebula-images mock --tier entry      # 60 requests a minute, 200 a day, per key
   NEBULA_BASE_URL=http://127.0.0.1:8080/api/v1 NEBULA_API_KEY=ak_mock_0123456789 \\
       nebula-images generate "a red fox" -o fox.png
 """,

@@ -8,6 +8,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from ._config import TIER_ALIASES, TIERS, canonical_tier, tier_choices
+
 _DESCRIPTION = """\
 Serve the nebula-images mock API (the spec's two operations under --base-path, with
 real PNGs, a billing ledger and fault injection on /_mock/...).
@@ -15,14 +17,34 @@ real PNGs, a billing ledger and fault injection on /_mock/...).
 Auth: by default any key that starts with "ak_" is accepted (the vendor's key
 prefix); --keys K1 K2 accepts exactly those keys. The control path /_mock/...
 (faults, ledger, config, reset, stats) needs no key and answers loopback clients only.
+
+Rate limits (default off) count per key and answer 429 with Retry-After. Both
+windows slide: a request counts for the 60 s, or the 24 h, after it was accepted
+(not a calendar day). --tier sets the vendor's account tier's limits:
+{tiers}
+--rate-limit and --rate-limit-per-day override the tier's value.
 """
+
+
+def _tier_lines() -> str:
+    return "\n".join(f"  {line}" for line in tier_choices().splitlines())
+
+
+def _tier(value: str) -> str | None:
+    """argparse type of --tier: the canonical tier name ("none" for no limits)."""
+    if value.strip().lower() == "none":
+        return None
+    try:
+        return canonical_tier(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("tier: ")) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of the mock server."""
     parser = argparse.ArgumentParser(
         prog="python -m nebula_images.testing",
-        description=_DESCRIPTION,
+        description=_DESCRIPTION.format(tiers=_tier_lines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -46,10 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="fixed seconds per generation, overriding the per-model time (benchmarks)",
     )
     parser.add_argument(
+        "--tier",
+        type=_tier,
+        default=None,
+        metavar="NAME",
+        help=f"account tier: {', '.join([*TIERS, *TIER_ALIASES])} (limits above; default none)",
+    )
+    parser.add_argument(
         "--rate-limit",
+        "--rate-limit-per-minute",
+        dest="rate_limit",
         type=int,
         default=None,
-        help="requests per minute per key (tiers: 60, 300, 600, 1500, 3000; default off)",
+        metavar="N",
+        help="requests per minute per key, over the tier's (default: the tier's, else off)",
+    )
+    parser.add_argument(
+        "--rate-limit-per-day",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests per sliding 24 h per key, over the tier's (default: the tier's, else off)",
     )
     parser.add_argument(
         "--keys",
@@ -70,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the mock in the foreground; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        from ._config import MockConfig, is_loopback_host
+        from ._config import MockConfig, is_loopback_host  # stdlib only, like TIERS above
         from ._server import MockServer, MockServerError
     except ImportError as exc:
         print(f"the mock needs the mock extra: pip install 'nebula-images[mock]' ({exc})")
@@ -89,7 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_keys=frozenset(args.keys) if args.keys else None,
             inference_time_factor=args.inference_time_factor,
             latency_seconds=args.latency,
+            tier=args.tier,
             rate_limit_per_minute=args.rate_limit,
+            rate_limit_per_day=args.rate_limit_per_day,
             validate=not args.no_validate,
         )
         server = MockServer(config).start()
@@ -106,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"         -H 'Authorization: Bearer {example_key}' -H 'Content-Type: application/json' \\"
     )
     print('         -d \'{"model_name": "black-forest-labs/FLUX.1-schnell", "prompt": "a fox"}\'')
+    limits = server.config.rate_limits
+    if limits.per_minute is not None or limits.per_day is not None:
+        tier = f" ({server.config.tier})" if server.config.tier else ""
+        print(f"  rate limits per key{tier}: {limits.describe()}")
     print(f"  control: {server.url}/_mock/stats (faults, ledger, config, reset); Ctrl-C stops")
     try:
         while True:

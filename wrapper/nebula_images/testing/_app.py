@@ -1,7 +1,7 @@
 """The mock's ASGI application: routing, auth, limits, faults, generation, control path.
 
 Order of checks for an API request (each answered with the spec's ``Error`` body):
-unknown path 404 -> wrong method 405 (+ ``Allow``) -> auth 401 -> rate limit 429 ->
+unknown path 404 -> wrong method 405 (+ ``Allow``) -> auth 401 -> rate limits 429 ->
 queued fault -> body size 413 -> content type 415 -> unreadable body 400 -> schema 422
 -> unknown model 404 -> inpainting inputs 400 -> idempotency replay or generation.
 
@@ -69,12 +69,15 @@ class _Generation:
 class MockApp:
     """The ASGI app; one instance holds the state of one mock server."""
 
-    def __init__(self, config: MockConfig | None = None) -> None:
+    def __init__(
+        self, config: MockConfig | None = None, *, clock: Callable[[], float] | None = None
+    ) -> None:
+        """``clock``: the monotonic clock the rate limits count with (tests fake it)."""
         self._config = config or MockConfig()
         self.validator = SpecValidator()
         self.faults = FaultQueue()
         self.ledger = Ledger()
-        self._rate = RateLimiter()
+        self._rate = RateLimiter(clock or time.monotonic)
         self._counter_lock = threading.Lock()
         self._requests_seen = 0
         self._key_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -174,17 +177,17 @@ class MockApp:
             )(scope, receive, send)
             return
         key_id = hashlib.sha256(key.encode()).hexdigest()[:16]  # never keep the key itself
-        if config.rate_limit_per_minute is not None:
-            wait = self._rate.acquire(key_id, config.rate_limit_per_minute)
-            if wait is not None:
-                await _error(
-                    429,
-                    f"Rate limit exceeded: {config.rate_limit_per_minute} requests per minute",
-                    request_id,
-                    headers={"Retry-After": str(wait)},
-                    retry_after=wait,
-                )(scope, receive, send)
-                return
+        limits = config.rate_limits.by_period()
+        refused = self._rate.acquire(key_id, limits) if limits else None
+        if refused is not None:
+            await _error(
+                429,
+                refused.message,
+                request_id,
+                headers={"Retry-After": str(refused.retry_after)},
+                retry_after=refused.retry_after,
+            )(scope, receive, send)
+            return
         fault = self.faults.pop()
         if fault is not None and fault.kind == "close_before_read":
             await _drop_connection(send)

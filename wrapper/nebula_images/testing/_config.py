@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ._ratelimit import Period
+
 #: The body limit the spec decides (413 above it).
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
@@ -23,8 +25,67 @@ DEFAULT_INFERENCE_SECONDS: Mapping[str, float] = MappingProxyType(
     }
 )
 
-#: Requests per minute of the vendor's account tiers, for ``rate_limit_per_minute``.
-RATE_LIMIT_TIERS: tuple[int, ...] = (60, 300, 600, 1500, 3000)
+
+@dataclass(frozen=True, slots=True)
+class TierLimits:
+    """The per-key request limits of one account tier (None: no limit)."""
+
+    per_minute: int | None
+    per_day: int | None
+
+    def describe(self) -> str:
+        """E.g. "60/min, 200/day" or "1500/min, no daily limit"."""
+        minute = "no per-minute limit" if self.per_minute is None else f"{self.per_minute}/min"
+        day = "no daily limit" if self.per_day is None else f"{self.per_day}/day"
+        return f"{minute}, {day}"
+
+    def by_period(self) -> dict[Period, int]:
+        """The limits that are on, keyed as ``RateLimiter.acquire`` takes them."""
+        limits: dict[Period, int] = {}
+        if self.per_minute is not None:
+            limits["minute"] = self.per_minute
+        if self.per_day is not None:
+            limits["day"] = self.per_day
+        return limits
+
+
+#: The vendor's account tiers (facts.md "Rate limits"), lowest first. The vendor names
+#: only the first ("entry"); the others are numbered in order.
+TIERS: Mapping[str, TierLimits] = MappingProxyType(
+    {
+        "tier1": TierLimits(per_minute=60, per_day=200),
+        "tier2": TierLimits(per_minute=300, per_day=1000),
+        "tier3": TierLimits(per_minute=600, per_day=2000),
+        "tier4": TierLimits(per_minute=1500, per_day=None),
+        "tier5": TierLimits(per_minute=3000, per_day=None),
+    }
+)
+
+#: Other names accepted for a tier.
+TIER_ALIASES: Mapping[str, str] = MappingProxyType({"entry": "tier1"})
+
+
+def tier_choices() -> str:
+    """The tier names with their limits, one line each, for help texts and errors."""
+    aliases = {canonical: alias for alias, canonical in TIER_ALIASES.items()}
+    return "\n".join(
+        f"{name}{f' (alias {aliases[name]})' if name in aliases else ''}: {limits.describe()}"
+        for name, limits in TIERS.items()
+    )
+
+
+def canonical_tier(name: object) -> str | None:
+    """``name`` as a key of ``TIERS`` (case-insensitive, aliases resolved); None stays None."""
+    if name is None:
+        return None
+    if isinstance(name, str):
+        lowered = name.strip().lower()
+        lowered = TIER_ALIASES.get(lowered, lowered)
+        if lowered in TIERS:
+            return lowered
+    names = ", ".join([*TIERS, *TIER_ALIASES])
+    raise ValueError(f"tier: unknown tier {name!r}; choose one of {names}, or None (no limits)")
+
 
 DEFAULT_API_KEY = "ak_mock_0123456789"
 
@@ -35,6 +96,13 @@ class MockConfig:
 
     ``api_keys=None`` accepts any key that starts with ``ak_`` (the vendor's key
     prefix); a set accepts exactly those keys.
+
+    Rate limits count per API key and answer 429 with ``Retry-After``. ``tier`` picks
+    an account tier of ``TIERS`` ("tier1" = "entry" ... "tier5"); ``rate_limit_per_minute``
+    and ``rate_limit_per_day``, when not None, override that tier's value. Both windows
+    slide: a request counts for the 60 s, or the 24 h, after it was accepted (not a
+    calendar day), so ``Retry-After`` is the time until enough counted requests leave.
+    Refused requests do not count. All three default to None: no limits.
     """
 
     host: str = "127.0.0.1"
@@ -46,7 +114,9 @@ class MockConfig:
         default_factory=lambda: dict(DEFAULT_INFERENCE_SECONDS)
     )
     latency_seconds: float | None = None
+    tier: str | None = None
     rate_limit_per_minute: int | None = None
+    rate_limit_per_day: int | None = None
     validate: bool = True
     idempotency_window_seconds: float = 24 * 3600.0
     max_body_bytes: int = MAX_BODY_BYTES
@@ -61,14 +131,31 @@ class MockConfig:
             raise ValueError("inference_time_factor must be >= 0")
         if self.latency_seconds is not None and self.latency_seconds < 0:
             raise ValueError("latency_seconds must be >= 0 or None")
-        if self.rate_limit_per_minute is not None and self.rate_limit_per_minute < 1:
-            raise ValueError("rate_limit_per_minute must be >= 1 or None (off)")
+        object.__setattr__(self, "tier", canonical_tier(self.tier))
+        for name in ("rate_limit_per_minute", "rate_limit_per_day"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            ):
+                raise ValueError(
+                    f"{name} must be an integer >= 1 or None (the tier's), got {value!r}"
+                )
         if self.idempotency_window_seconds <= 0:
             raise ValueError("idempotency_window_seconds must be > 0")
 
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with ``changes`` applied (unknown names raise TypeError)."""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def rate_limits(self) -> TierLimits:
+        """The limits in force: the explicit ones, else the tier's, else none."""
+        tier = TIERS[self.tier] if self.tier is not None else TierLimits(None, None)
+        minute, day = self.rate_limit_per_minute, self.rate_limit_per_day
+        return TierLimits(
+            per_minute=tier.per_minute if minute is None else minute,
+            per_day=tier.per_day if day is None else day,
+        )
 
     def accepts_key(self, key: str) -> bool:
         """Whether ``key`` is an API key this mock accepts."""
@@ -90,7 +177,13 @@ class MockConfig:
             "inference_time_factor": self.inference_time_factor,
             "inference_seconds": dict(self.inference_seconds),
             "latency_seconds": self.latency_seconds,
+            "tier": self.tier,
             "rate_limit_per_minute": self.rate_limit_per_minute,
+            "rate_limit_per_day": self.rate_limit_per_day,
+            "rate_limits_in_force": {
+                "per_minute": self.rate_limits.per_minute,
+                "per_day": self.rate_limits.per_day,
+            },
             "validate": self.validate,
             "idempotency_window_seconds": self.idempotency_window_seconds,
             "max_body_bytes": self.max_body_bytes,
@@ -103,7 +196,9 @@ CONFIGURABLE = frozenset(
         "inference_time_factor",
         "inference_seconds",
         "latency_seconds",
+        "tier",
         "rate_limit_per_minute",
+        "rate_limit_per_day",
         "validate",
         "idempotency_window_seconds",
         "api_keys",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -23,8 +24,15 @@ class MockServerError(RuntimeError):
 class MockServer:
     """A running mock: ``with MockServer() as mock: mock.base_url, mock.faults, ...``."""
 
-    def __init__(self, config: MockConfig | None = None, *, start_timeout: float = 10.0) -> None:
-        self.app = MockApp(config)
+    def __init__(
+        self,
+        config: MockConfig | None = None,
+        *,
+        start_timeout: float = 10.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """``clock``: a monotonic clock for the rate limits (tests fake it to let a day pass)."""
+        self.app = MockApp(config, clock=clock)
         #: The settings it started with; ``reset(config=mock.initial_config)`` restores them.
         self.initial_config = self.app.config
         self._start_timeout = start_timeout
@@ -146,7 +154,9 @@ class MockServer:
 
     def configure(self, **changes: Any) -> MockConfig:
         """Change settings while running: ``inference_time_factor``, ``latency_seconds``,
-        ``rate_limit_per_minute``, ``validate``, ``idempotency_window_seconds``, ...
+        ``tier``, ``rate_limit_per_minute``, ``rate_limit_per_day``, ``validate``,
+        ``idempotency_window_seconds``, ... (an explicit limit overrides the tier's; set
+        it back to None to use the tier's again).
         """
         return self.app.configure(**changes)
 
