@@ -135,7 +135,7 @@ _STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
 _STATUS_ADVICE: Mapping[int, str] = {
     401: f"check the key in {ENV_API_KEY} (or api_key=)",
     403: "check the account's credit and permissions",
-    404: "see client.models.list() for the model ids served",
+    404: "the served model ids: client.models.list() or `nebula-images models`",
     429: "slow down, or pass rate_limit= to the client",
 }
 _USER_AGENT = "nebula-images/0.1.0 (python-httpx)"
