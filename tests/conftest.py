@@ -30,6 +30,16 @@ def load_spec() -> dict[str, Any]:
     return spec
 
 
+def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Follow local ``$ref``s (``#/components/...``) until ``node`` is a definition."""
+    while "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
     return load_spec()

@@ -16,12 +16,7 @@ from nebula_images._models_table import (
     rules_for,
 )
 
-
-def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        name = node["$ref"].rsplit("/", 1)[-1]
-        node = spec["components"]["schemas"][name]
-    return node
+from conftest import resolve
 
 
 def test_same_models_as_the_spec(spec: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conftest import SPEC_PATH, load_spec
+from conftest import SPEC_PATH, load_spec, resolve
 
 KNOWN_MODELS = {
     "stabilityai/stable-diffusion-xl-base-1.0",
@@ -41,15 +41,6 @@ def _rebase_refs(node: Any) -> Any:
         }
     if isinstance(node, list):
         return [_rebase_refs(v) for v in node]
-    return node
-
-
-def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
     return node
 
 
