@@ -21,91 +21,69 @@ TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
+# Type checkers read the imports below (``X as X``: an explicit re-export under
+# mypy --strict); at run time the same names load lazily through ``_LAZY``.
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._client import AsyncClient, Client
-    from ._errors import (
-        APIConnectionError,
-        APIError,
-        APIStatusError,
-        APITimeoutError,
-        AuthenticationError,
-        BadRequestError,
-        GenerationFailedError,
-        InternalServerError,
-        NebulaError,
-        NotFoundError,
-        PermissionDeniedError,
-        RateLimitError,
-        ResponseValidationError,
-        UnprocessableEntityError,
-        ValidationError,
-    )
-    from ._hooks import RequestEvent
-    from ._images import GenerationResult, Image, ModelInfo
-    from ._models_table import DEFAULT_MODEL, MODELS, ModelRules
+    from ._client import AsyncClient as AsyncClient
+    from ._client import Client as Client
+    from ._errors import APIConnectionError as APIConnectionError
+    from ._errors import APIError as APIError
+    from ._errors import APIStatusError as APIStatusError
+    from ._errors import APITimeoutError as APITimeoutError
+    from ._errors import AuthenticationError as AuthenticationError
+    from ._errors import BadRequestError as BadRequestError
+    from ._errors import GenerationFailedError as GenerationFailedError
+    from ._errors import InternalServerError as InternalServerError
+    from ._errors import NebulaError as NebulaError
+    from ._errors import NotFoundError as NotFoundError
+    from ._errors import PermissionDeniedError as PermissionDeniedError
+    from ._errors import RateLimitError as RateLimitError
+    from ._errors import ResponseValidationError as ResponseValidationError
+    from ._errors import UnprocessableEntityError as UnprocessableEntityError
+    from ._errors import ValidationError as ValidationError
+    from ._hooks import RequestEvent as RequestEvent
+    from ._images import GenerationResult as GenerationResult
+    from ._images import Image as Image
+    from ._images import ModelInfo as ModelInfo
+    from ._models_table import DEFAULT_MODEL as DEFAULT_MODEL
+    from ._models_table import MODELS as MODELS
+    from ._models_table import ModelRules as ModelRules
 
 # public name -> private module that defines it
 _LAZY = {
-    "Client": "_client",
-    "AsyncClient": "_client",
-    "GenerationResult": "_images",
-    "Image": "_images",
-    "ModelInfo": "_images",
-    "RequestEvent": "_hooks",
-    "DEFAULT_MODEL": "_models_table",
-    "MODELS": "_models_table",
-    "ModelRules": "_models_table",
-    **{
-        name: "_errors"
-        for name in (
-            "NebulaError",
-            "ValidationError",
-            "APIError",
-            "APIStatusError",
-            "BadRequestError",
-            "AuthenticationError",
-            "PermissionDeniedError",
-            "NotFoundError",
-            "UnprocessableEntityError",
-            "RateLimitError",
-            "InternalServerError",
-            "GenerationFailedError",
-            "APIConnectionError",
-            "APITimeoutError",
-            "ResponseValidationError",
-        )
-    },
+    name: module
+    for module, names in (
+        ("_client", ("Client", "AsyncClient")),
+        ("_images", ("GenerationResult", "Image", "ModelInfo")),
+        ("_hooks", ("RequestEvent",)),
+        ("_models_table", ("DEFAULT_MODEL", "MODELS", "ModelRules")),
+        (
+            "_errors",
+            (
+                "NebulaError",
+                "ValidationError",
+                "APIError",
+                "APIStatusError",
+                "BadRequestError",
+                "AuthenticationError",
+                "PermissionDeniedError",
+                "NotFoundError",
+                "UnprocessableEntityError",
+                "RateLimitError",
+                "InternalServerError",
+                "GenerationFailedError",
+                "APIConnectionError",
+                "APITimeoutError",
+                "ResponseValidationError",
+            ),
+        ),
+    )
+    for name in names
 }
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "MODELS",
-    "APIConnectionError",
-    "APIError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AsyncClient",
-    "AuthenticationError",
-    "BadRequestError",
-    "Client",
-    "GenerationFailedError",
-    "GenerationResult",
-    "Image",
-    "InternalServerError",
-    "ModelInfo",
-    "ModelRules",
-    "NebulaError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestEvent",
-    "ResponseValidationError",
-    "UnprocessableEntityError",
-    "ValidationError",
-    "__version__",
-]
+__all__ = [*_LAZY, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -118,4 +96,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+    # A set: a name already loaded is in globals() and in _LAZY, and dir() must list it once.
+    return sorted({*globals(), *_LAZY})

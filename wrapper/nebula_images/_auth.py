@@ -7,9 +7,9 @@ from typing import NoReturn
 
 import httpx
 
-__all__ = ["BearerAuth", "redact"]
+from ._logging import REDACTED
 
-REDACTED = "[redacted]"
+__all__ = ["BearerAuth", "redact"]
 
 
 class BearerAuth(httpx.Auth):

@@ -14,6 +14,7 @@ Shared logic lives in ``_BaseClient``; only I/O differs between the two clients
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import os
 import time
@@ -56,6 +57,8 @@ from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_POOL_TIMEOUT,
+    DEFAULT_WRITE_TIMEOUT,
     ENV_API_KEY,
     Hook,
     Settings,
@@ -85,14 +88,14 @@ from ._errors import (
     redacted,
 )
 from ._images import GenerationResult, Image, ModelInfo
-from ._logging import configure_from_env, logger
+from ._logging import REDACTED, configure_from_env, logger
 from ._models_table import DEFAULT_MODEL, ModelRules, rules_for
 from ._retry import (
     Budget,
     Failure,
     RetryPolicy,
     mark,
-    parse_retry_after,
+    retry_after_of,
     status_failure,
 )
 from ._transport import ATTEMPT, AttemptContext, BodyTooLargeError, install, parse_json
@@ -140,7 +143,10 @@ _STATUS_ADVICE: Mapping[int, str] = {
 }
 _USER_AGENT = "nebula-images/0.1.0 (python-httpx)"
 _DEFAULT_HTTP_TIMEOUT = httpx.Timeout(
-    connect=DEFAULT_CONNECT_TIMEOUT, read=180.0, write=60.0, pool=30.0
+    connect=DEFAULT_CONNECT_TIMEOUT,
+    read=180.0,
+    write=DEFAULT_WRITE_TIMEOUT,
+    pool=DEFAULT_POOL_TIMEOUT,
 )
 _LIST_TIMEOUT = httpx.Timeout(30.0, connect=DEFAULT_CONNECT_TIMEOUT)
 # What sending or parsing one attempt may raise; each becomes a typed APIError.
@@ -273,7 +279,6 @@ class _Call:
     prepared: PreparedBody | None = None
     timeout: httpx.Timeout | None = None
     attempts: int = 0
-    last_request_id: str | None = None
 
     @property
     def rules(self) -> ModelRules:
@@ -395,7 +400,7 @@ class _BaseClient(Generic[_HttpT]):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(base_url={self._settings.base_url!r}, "
-            f"max_retries={self._settings.max_retries}, api_key=[redacted])"
+            f"max_retries={self._settings.max_retries}, api_key={REDACTED})"
         )
 
     def __reduce__(self) -> NoReturn:
@@ -591,7 +596,6 @@ class _BaseClient(Generic[_HttpT]):
         error: APIError | None,
     ) -> None:
         elapsed = self._clock() - started
-        call.last_request_id = request_id or call.last_request_id
         logger.info(
             "%s attempt %d -> %s in %.3f s (request_id=%s, idempotency_key=%s)",
             call.operation,
@@ -613,7 +617,7 @@ class _BaseClient(Generic[_HttpT]):
 
     @staticmethod
     def _log_request(request: httpx.Request) -> None:
-        if logger.isEnabledFor(10):
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "HTTP %s %s headers=%s", request.method, request.url, redact(request.headers)
             )
@@ -684,7 +688,7 @@ class _BaseClient(Generic[_HttpT]):
         # ValueError/KeyError/TypeError/RecursionError from the generated parser: a
         # body off contract.
         if ctx.status is not None and ctx.status != 200:
-            return self._status_error(call, ctx.status, ctx.headers, ctx.body)
+            return self._status_error(call, ctx.status, ctx.headers, ctx.body, request_id)
         if (
             ctx.status == 200
             and (failed := self._failed_body(call, ctx.body, request_id)) is not None
@@ -734,7 +738,12 @@ class _BaseClient(Generic[_HttpT]):
         return None
 
     def _status_error(
-        self, call: _Call, status: int, headers: Mapping[str, str] | None, content: bytes
+        self,
+        call: _Call,
+        status: int,
+        headers: Mapping[str, str] | None,
+        content: bytes,
+        request_id: str | None,
     ) -> APIError:
         """The typed error of an error status, documented or not, read from the raw
         body (the generated ``Error`` does not check the types of its fields)."""
@@ -744,10 +753,11 @@ class _BaseClient(Generic[_HttpT]):
         except ValueError:
             # Redacted before it is cut short, so that no part of the key survives.
             body = self._redact(content[:2000].decode("utf-8", "replace"))[:500]
+        # Only a JSON document's retry_after counts; redaction leaves numbers as they are.
+        retry_after = retry_after_of(headers, body, now=self._wallclock)
         body = self._redact(body)
         message = _server_message(body) or httpx.codes.get_reason_phrase(status) or "error"
-        retry_after = parse_retry_after(headers, content, now=self._wallclock)
-        failure = status_failure(status, retry_after)
+        failure = status_failure(status)
         cls = _STATUS_ERRORS.get(status) or (
             InternalServerError if status >= 500 else APIStatusError
         )
@@ -758,7 +768,7 @@ class _BaseClient(Generic[_HttpT]):
             message,
             status=status,
             body=body,
-            request_id=self._request_id(headers),
+            request_id=request_id,
             idempotency_key=call.idempotency_key,
             may_have_been_billed=call.operation == "generate" and failure is Failure.AMBIGUOUS,
             retry_after=retry_after,
@@ -771,7 +781,7 @@ class _BaseClient(Generic[_HttpT]):
         status = int(response.status_code)
         parsed = response.parsed
         if status != 200:
-            raise self._status_error(call, status, response.headers, response.content)
+            raise self._status_error(call, status, response.headers, response.content, request_id)
         if call.operation == "list_models":
             if not isinstance(parsed, ModelListResponse):
                 raise self._error_from_exception(call, ValueError("unexpected body"), ctx)

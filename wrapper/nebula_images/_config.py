@@ -7,12 +7,13 @@ import math
 import os
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import httpx
 
 from ._errors import ValidationError
+from ._validation import is_visible_ascii
 
 if TYPE_CHECKING:
     from ._hooks import RequestEvent
@@ -23,11 +24,15 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_RETRY_WAIT",
+    "DEFAULT_POOL_TIMEOUT",
+    "DEFAULT_WRITE_TIMEOUT",
     "ENV_API_KEY",
     "ENV_BASE_URL",
     "Hook",
     "Settings",
     "attempt_timeout",
+    "call_timeout",
+    "resolve_api_key",
     "resolve_settings",
     "seconds",
 ]
@@ -83,7 +88,8 @@ def seconds(value: float | int | timedelta | None, field: str) -> float | None:
     return float(value)
 
 
-def _timeout(value: TimeoutArg) -> httpx.Timeout | None:
+def call_timeout(value: TimeoutArg) -> httpx.Timeout | None:
+    """A ``timeout=`` argument (client or call) as an httpx.Timeout."""
     if value is None or isinstance(value, httpx.Timeout):
         return value
     total = seconds(value, "timeout")
@@ -157,7 +163,7 @@ def resolve_api_key(value: str | None) -> str:
             f"set the environment variable {ENV_API_KEY} or pass api_key=...",
         )
     key = key.strip()
-    if any(not ("!" <= ch <= "~") for ch in key):
+    if not is_visible_ascii(key):
         raise ValidationError(
             "api_key", "contains spaces or non-ASCII characters", f"check {ENV_API_KEY}"
         )
@@ -201,7 +207,7 @@ def resolve_settings(
     assert wait is not None
     return Settings(
         base_url=_base_url(base_url),
-        timeout=_timeout(timeout),
+        timeout=call_timeout(timeout),
         max_retries=_count(max_retries, "max_retries"),
         deadline=seconds(deadline, "deadline"),
         retry_ambiguous=bool(retry_ambiguous),
@@ -212,13 +218,3 @@ def resolve_settings(
         on_retry=on_retry,
         on_response=on_response,
     )
-
-
-def call_timeout(value: TimeoutArg) -> httpx.Timeout | None:
-    """A per-call ``timeout=`` argument as an httpx.Timeout."""
-    return _timeout(value)
-
-
-def describe(settings: Settings) -> dict[str, Any]:
-    """Settings for a repr (no secrets live here)."""
-    return {"base_url": settings.base_url, "max_retries": settings.max_retries}

@@ -11,9 +11,10 @@ import logging
 import os
 import re
 
-__all__ = ["configure_from_env", "logger"]
+__all__ = ["REDACTED", "configure_from_env", "logger"]
 
 logger = logging.getLogger("nebula_images")
+REDACTED = "[redacted]"  # what every redaction (key, headers, log lines) puts in place
 
 
 @functools.cache
@@ -23,7 +24,7 @@ def _secret() -> re.Pattern[str]:
 
 
 def _scrub(text: str) -> str:
-    return _secret().sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+    return _secret().sub(lambda m: (m.group(1) or "") + REDACTED, text)
 
 
 class RedactingFilter(logging.Filter):

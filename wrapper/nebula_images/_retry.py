@@ -37,7 +37,15 @@ from ._transport import parse_json
 if TYPE_CHECKING:
     import tenacity
 
-__all__ = ["Budget", "Failure", "RetryPolicy", "failure_of", "mark", "parse_retry_after"]
+__all__ = [
+    "Budget",
+    "Failure",
+    "RetryPolicy",
+    "failure_of",
+    "mark",
+    "parse_retry_after",
+    "retry_after_of",
+]
 
 
 class Failure(enum.Enum):
@@ -60,7 +68,7 @@ def failure_of(error: BaseException) -> Failure:
     return failure if isinstance(failure, Failure) else Failure.FINAL
 
 
-def status_failure(status: int, retry_after: float | None) -> Failure:
+def status_failure(status: int) -> Failure:
     """The failure class of an HTTP error status."""
     if status in (408, 429, 503):
         # 503: the spec says "the request was not started", with or without Retry-After.
@@ -87,6 +95,22 @@ def parse_retry_after(
 ) -> float | None:
     """Seconds to wait from ``retry-after-ms``, ``Retry-After`` (delta seconds or an
     HTTP-date) or a JSON body's ``retry_after``, in that order; None when absent."""
+    document: Any = None
+    if body and body.lstrip().startswith(b"{"):
+        try:
+            document = parse_json(body)
+        except ValueError:
+            document = None
+    return retry_after_of(headers, document, now=now)
+
+
+def retry_after_of(
+    headers: Mapping[str, str] | None,
+    document: Any,
+    *,
+    now: Callable[[], float] = time.time,
+) -> float | None:
+    """``parse_retry_after`` for a body already parsed (``document``: its JSON, or None)."""
     if headers is not None:
         lowered = {k.lower(): v for k, v in headers.items()}
         millis = lowered.get("retry-after-ms")
@@ -103,14 +127,9 @@ def parse_retry_after(
                 when = None
             if when is not None and when.tzinfo is not None:
                 return max(when.timestamp() - now(), 0.0)
-    if body and body.lstrip().startswith(b"{"):
-        try:
-            parsed = parse_json(body)
-        except ValueError:
-            return None
-        value_any: Any = parsed.get("retry_after") if isinstance(parsed, dict) else None
-        if isinstance(value_any, int | float) and not isinstance(value_any, bool):
-            return _number(value_any)
+    field: Any = document.get("retry_after") if isinstance(document, dict) else None
+    if isinstance(field, int | float) and not isinstance(field, bool):
+        return _number(field)
     return None
 
 
@@ -163,7 +182,6 @@ class RetryPolicy:
         self.backoff = backoff if backoff is not None else default_backoff()
         self.notify_retry = on_retry
         self.refusal: tuple[str, float] | None = None
-        self.waits: list[float] = []
 
     def _error(self, state: tenacity.RetryCallState) -> APIError | None:
         outcome = state.outcome
@@ -206,10 +224,8 @@ class RetryPolicy:
 
     def before_sleep(self, state: tenacity.RetryCallState) -> None:
         error = self._error(state)
-        wait = state.upcoming_sleep
-        self.waits.append(wait)
         if error is not None:
-            self.notify_retry(error, state.attempt_number, wait)
+            self.notify_retry(error, state.attempt_number, state.upcoming_sleep)
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments of ``tenacity.Retrying``/``AsyncRetrying`` (all but sleep)."""

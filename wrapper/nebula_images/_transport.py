@@ -16,7 +16,6 @@ import contextvars
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import attrs
@@ -113,9 +112,7 @@ class _BodyBuffer:
         else:
             content = bytes(body)
         del body
-        ctx.status = response.status_code
-        ctx.headers = response.headers
-        ctx.body = content
+        ctx.body = content  # status and headers: recorded by _start_body
         # Raw (bytes) pairs: no decoding and re-encoding of every header.
         headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_HEADERS]
         return httpx.Response(
@@ -199,7 +196,8 @@ class CappedTransport(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         try:
             buffer = _start_body(ctx, self.max_body, request, response)
-            for chunk in _iter_sync(response):
+            # iter_bytes undoes any Content-Encoding (gzip) and maps transport errors.
+            for chunk in response.iter_bytes():
                 buffer.feed(chunk)
         finally:
             response.close()
@@ -222,7 +220,7 @@ class AsyncCappedTransport(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         try:
             buffer = _start_body(ctx, self.max_body, request, response)
-            async for chunk in _iter_async(response):
+            async for chunk in response.aiter_bytes():
                 buffer.feed(chunk)
         finally:
             await response.aclose()
@@ -232,16 +230,6 @@ class AsyncCappedTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def _iter_sync(response: httpx.Response) -> Iterator[bytes]:
-    # iter_bytes undoes any Content-Encoding (gzip) and maps transport errors.
-    yield from response.iter_bytes()
-
-
-async def _iter_async(response: httpx.Response) -> AsyncIterator[bytes]:
-    async for chunk in response.aiter_bytes():
-        yield chunk
-
-
 def install(client: httpx.Client | httpx.AsyncClient, max_body: int) -> None:
     """Wrap the transports of an httpx client (its default one and its proxy mounts).
 
@@ -249,24 +237,20 @@ def install(client: httpx.Client | httpx.AsyncClient, max_body: int) -> None:
     the ``_transport``/``_mounts`` attributes of the pinned httpx 0.28; a client of
     another shape is left as is and the wrapper falls back to the generated parser.
     """
-    mounts: dict[Any, Any] | None = getattr(client, "_mounts", None)
+    inner: type[Any]
+    capped: type[CappedTransport | AsyncCappedTransport]
     if isinstance(client, httpx.AsyncClient):
-        inner_async = getattr(client, "_transport", None)
-        if isinstance(inner_async, httpx.AsyncBaseTransport) and not isinstance(
-            inner_async, AsyncCappedTransport
-        ):
-            client._transport = AsyncCappedTransport(inner_async, max_body)
-        for pattern, transport in (mounts or {}).items():
-            if isinstance(transport, httpx.AsyncBaseTransport) and not isinstance(
-                transport, AsyncCappedTransport
-            ):
-                mounts[pattern] = AsyncCappedTransport(transport, max_body)  # type: ignore[index]
+        inner, capped = httpx.AsyncBaseTransport, AsyncCappedTransport
     else:
-        inner = getattr(client, "_transport", None)
-        if isinstance(inner, httpx.BaseTransport) and not isinstance(inner, CappedTransport):
-            client._transport = CappedTransport(inner, max_body)
-        for pattern, transport in (mounts or {}).items():
-            if isinstance(transport, httpx.BaseTransport) and not isinstance(
-                transport, CappedTransport
-            ):
-                mounts[pattern] = CappedTransport(transport, max_body)  # type: ignore[index]
+        inner, capped = httpx.BaseTransport, CappedTransport
+
+    def wraps(transport: object) -> bool:
+        return isinstance(transport, inner) and not isinstance(transport, capped)
+
+    default: Any = getattr(client, "_transport", None)
+    if wraps(default):
+        client._transport = capped(default, max_body)
+    mounts: dict[Any, Any] = getattr(client, "_mounts", None) or {}
+    for pattern, transport in mounts.items():
+        if wraps(transport):
+            mounts[pattern] = capped(transport, max_body)

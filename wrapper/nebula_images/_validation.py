@@ -22,7 +22,7 @@ from ._models_table import (
     rules_for,
 )
 
-__all__ = ["PreparedBody", "check_idempotency_key", "prepare_body"]
+__all__ = ["PreparedBody", "check_idempotency_key", "is_visible_ascii", "prepare_body"]
 
 _INTEGER_FIELDS = ("num_steps", "width", "height", "seed")
 
@@ -51,11 +51,11 @@ def _brief(value: int | float) -> str:
 
 def _check_number(field: str, value: object, integer: bool) -> int | float:
     kind = "an integer" if integer else "a number"
+    bound = BOUNDS[field]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(field, f"must be {kind}, got {type(value).__name__}", f"pass {kind}")
     # NaN and infinity are not JSON numbers (and int() of them raises).
     if isinstance(value, float) and not math.isfinite(value):
-        bound = BOUNDS[field]
         raise ValidationError(
             field,
             f"must be a finite number, got {value!r}",
@@ -65,7 +65,6 @@ def _check_number(field: str, value: object, integer: bool) -> int | float:
         if value != int(value):
             raise ValidationError(field, f"must be an integer, got {value!r}", f"pass {int(value)}")
         value = int(value)
-    bound = BOUNDS[field]
     if not bound.minimum <= value <= bound.maximum:
         raise ValidationError(
             field,
@@ -96,6 +95,11 @@ def _check_text(field: str, value: object, *, max_chars: int, min_chars: int) ->
     return value
 
 
+def is_visible_ascii(text: str) -> bool:
+    """True when every character is printable ASCII other than space (a header token)."""
+    return all("!" <= ch <= "~" for ch in text)
+
+
 def check_idempotency_key(key: str) -> str:
     """An Idempotency-Key as the spec allows: 1-255 visible ASCII characters."""
     if not isinstance(key, str) or not 1 <= len(key) <= 255:
@@ -104,7 +108,7 @@ def check_idempotency_key(key: str) -> str:
             "must be a string of 1 to 255 characters",
             "pass e.g. str(uuid.uuid4())",
         )
-    if any(not ("!" <= ch <= "~") for ch in key):
+    if not is_visible_ascii(key):
         raise ValidationError(
             "idempotency_key",
             "contains spaces or non-ASCII characters",
