@@ -642,3 +642,12 @@ def test_temp_files_of_dead_runs_are_removed(tmp_path: Path) -> None:
     list(generate_many_sync(FakeClient(), ["a"], output_dir=tmp_path))
     assert not stale.exists()
     assert live.exists()
+
+
+def test_batch_types_are_public_names() -> None:
+    import nebula_images
+    from nebula_images import _batch
+
+    for name in ("BatchRequest", "BatchError", "BatchSkipped", "BatchProgress"):
+        assert name in nebula_images.__all__
+        assert getattr(nebula_images, name) is getattr(_batch, name)

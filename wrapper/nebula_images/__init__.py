@@ -26,6 +26,10 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._batch import BatchError as BatchError
+    from ._batch import BatchProgress as BatchProgress
+    from ._batch import BatchRequest as BatchRequest
+    from ._batch import BatchSkipped as BatchSkipped
     from ._client import AsyncClient as AsyncClient
     from ._client import Client as Client
     from ._errors import APIConnectionError as APIConnectionError
@@ -56,6 +60,7 @@ _LAZY = {
     name: module
     for module, names in (
         ("_client", ("Client", "AsyncClient")),
+        ("_batch", ("BatchRequest", "BatchError", "BatchSkipped", "BatchProgress")),
         ("_images", ("GenerationResult", "Image", "ModelInfo")),
         ("_hooks", ("RequestEvent",)),
         ("_models_table", ("DEFAULT_MODEL", "MODELS", "ModelRules")),
