@@ -16,16 +16,11 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-import os
 import time
 import uuid
 from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
-    Iterable,
-    Iterator,
     Mapping,
 )
 from datetime import timedelta
@@ -100,13 +95,13 @@ from ._retry import (
 )
 from ._transport import ATTEMPT, AttemptContext, BodyTooLargeError, install, parse_json
 from ._validation import PreparedBody, check_idempotency_key, prepare_body
+from .resources import AsyncImages, AsyncModels, Images, Models
 
 if TYPE_CHECKING:
     import contextvars
 
     import tenacity
 
-    from ._batch import BatchError, BatchProgress, BatchSkipped
     from ._limits import AsyncRateLimiter, RateLimiter
 
 __all__ = ["AsyncClient", "Client"]
@@ -1050,126 +1045,3 @@ class AsyncClient(_BaseClient[httpx.AsyncClient]):
 # One argument list for both clients, appended so that help(Client) shows it.
 Client.__doc__ = f"{Client.__doc__}\n{_ARGS_DOC}"
 AsyncClient.__doc__ = f"{AsyncClient.__doc__}\n{_ARGS_DOC}"
-
-
-def _arguments(scope: dict[str, Any]) -> dict[str, Any]:
-    """A method's arguments from its ``locals()`` (taken first thing): without ``self``,
-    ``**defaults`` spread. Lets the sync and async namespaces share one argument list."""
-    arguments = {name: value for name, value in scope.items() if name not in ("self", "defaults")}
-    return {**arguments, **scope.get("defaults", {})}
-
-
-class Images:
-    """``client.images``: generation."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def generate(
-        self,
-        prompt: str,
-        *,
-        model: str | None = None,
-        negative_prompt: str | None = None,
-        num_steps: int | None = None,
-        guidance_scale: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        seed: int | None = None,
-        image: ImageInput | None = None,
-        mask: ImageInput | None = None,
-        idempotency_key: str | None = None,
-        timeout: TimeoutArg = None,
-        deadline: float | timedelta | None = None,
-        retry_ambiguous: bool | None = None,
-    ) -> GenerationResult:
-        """Generate images; ``model`` defaults to FLUX.1 schnell. Raises ValidationError
-        before sending when a parameter does not suit the model, APIError on failure."""
-        call = self._client._prepare_generation(**_arguments(locals()))
-        return cast(GenerationResult, self._client._run(call))
-
-    def generate_many(
-        self,
-        requests: Iterable[Any],
-        *,
-        concurrency: int = 8,
-        fail_fast: bool = False,
-        output_dir: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchProgress], None] | None = None,
-        **defaults: Any,
-    ) -> Iterator[GenerationResult | BatchError | BatchSkipped]:
-        """Generate one outcome per request on ``concurrency`` threads, in input order
-        (see ``nebula_images._batch``: partial failures, resume with ``output_dir``)."""
-        arguments = _arguments(locals())
-        from ._batch import generate_many_sync
-
-        return generate_many_sync(self._client, **arguments)
-
-
-class AsyncImages:
-    """``client.images`` of an AsyncClient: generation."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-
-    async def generate(
-        self,
-        prompt: str,
-        *,
-        model: str | None = None,
-        negative_prompt: str | None = None,
-        num_steps: int | None = None,
-        guidance_scale: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        seed: int | None = None,
-        image: ImageInput | None = None,
-        mask: ImageInput | None = None,
-        idempotency_key: str | None = None,
-        timeout: TimeoutArg = None,  # noqa: ASYNC109 (per-attempt timeout, by design)
-        deadline: float | timedelta | None = None,
-        retry_ambiguous: bool | None = None,
-    ) -> GenerationResult:
-        """Generate images; ``model`` defaults to FLUX.1 schnell. Raises ValidationError
-        before sending when a parameter does not suit the model, APIError on failure."""
-        call = self._client._prepare_generation(**_arguments(locals()))
-        return cast(GenerationResult, await self._client._run(call))
-
-    def generate_many(
-        self,
-        requests: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int = 8,
-        fail_fast: bool = False,
-        output_dir: str | os.PathLike[str] | None = None,
-        on_progress: Callable[[BatchProgress], None] | None = None,
-        **defaults: Any,
-    ) -> AsyncIterator[GenerationResult | BatchError | BatchSkipped]:
-        """``async for outcome in client.images.generate_many(...)``: one outcome per
-        request on ``concurrency`` tasks, in input order (see ``nebula_images._batch``)."""
-        arguments = _arguments(locals())
-        from ._batch import generate_many_async
-
-        return generate_many_async(self._client, **arguments)
-
-
-class Models:
-    """``client.models``: the serverless model catalogue."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def list(self) -> list[ModelInfo]:
-        """Every serverless model (text ones too; see ``ModelInfo.is_image_model``)."""
-        return cast("list[ModelInfo]", self._client._run(self._client._prepare_list()))
-
-
-class AsyncModels:
-    """``client.models`` of an AsyncClient: the serverless model catalogue."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-
-    async def list(self) -> list[ModelInfo]:
-        """Every serverless model (text ones too; see ``ModelInfo.is_image_model``)."""
-        return cast("list[ModelInfo]", await self._client._run(self._client._prepare_list()))
