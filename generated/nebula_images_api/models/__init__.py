@@ -1,6 +1,6 @@
 """Contains all the data models used in inputs/outputs"""
 
-from .error import Error
+from .error_response import ErrorResponse
 from .flux_fill_request import FluxFillRequest
 from .flux_schnell_request import FluxSchnellRequest
 from .generated_image import GeneratedImage
@@ -16,7 +16,7 @@ from .serverless_model import ServerlessModel
 from .timings import Timings
 
 __all__ = (
-    "Error",
+    "ErrorResponse",
     "FluxFillRequest",
     "FluxSchnellRequest",
     "GeneratedImage",

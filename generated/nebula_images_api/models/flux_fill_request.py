@@ -33,9 +33,10 @@ class FluxFillRequest:
                 is a mistake that would still be billed).
             image (str): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
                 alphabet, padded, no `data:` prefix). At most 24 MiB of base64 (decided, under
-                the 32 MiB body limit).
+                the 32 MiB body limit). A plain string (no `format: byte`, so that generated
+                clients carry the text as is): encode the file yourself.
             mask (str): The mask, the same size as `image`, base64-encoded like it: white pixels are
-                repainted, black ones kept.
+                repainted, black ones kept. A plain string like `image`.
             num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
                 (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
                 server uses the model's default.

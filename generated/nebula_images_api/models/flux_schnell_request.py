@@ -39,7 +39,8 @@ class FluxSchnellRequest:
             diffusion models. When left out the server uses the model's
             default (1024 for most models; see `x-nebula-models`).
         seed (int | Unset): Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
-            it out means a random seed. Decided: -1 to 2^32-1.
+            it out means a random seed. Decided: -1 to 2^32-1. `format: int64` because values
+            pass 2^31: a 32-bit integer cannot hold them.
     """
 
     model_name: Literal["black-forest-labs/FLUX.1-schnell"]

@@ -23,9 +23,11 @@ class GeneratedImage:
         index (int): Position of the image in `data`, from 0.
         b64_json (str): The image file, base64-encoded (a PNG unless the model says otherwise; the
             reference page's "base64-encoded JSON" means this string). Decode it to get
-            the file's bytes.
+            the file's bytes. A plain string (no `format: byte`, which some generators
+            decode as text and which would break on image bytes): decode it yourself.
         seed (int | Unset): The seed that ran, so a random-seed image can be reproduced. Not documented by
             the vendor (decided: the local mock sends it); clients must not require it.
+            `format: int64`: seeds go up to 2^32-1, past a 32-bit integer.
     """
 
     timings: Timings

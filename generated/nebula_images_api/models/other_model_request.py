@@ -39,12 +39,14 @@ class OtherModelRequest:
                 diffusion models. When left out the server uses the model's
                 default (1024 for most models; see `x-nebula-models`).
             seed (int | Unset): Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
-                it out means a random seed. Decided: -1 to 2^32-1.
+                it out means a random seed. Decided: -1 to 2^32-1. `format: int64` because values
+                pass 2^31: a 32-bit integer cannot hold them.
             image (str | Unset): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
                 alphabet, padded, no `data:` prefix). At most 24 MiB of base64 (decided, under
-                the 32 MiB body limit).
+                the 32 MiB body limit). A plain string (no `format: byte`, so that generated
+                clients carry the text as is): encode the file yourself.
             mask (str | Unset): The mask, the same size as `image`, base64-encoded like it: white pixels are
-                repainted, black ones kept.
+                repainted, black ones kept. A plain string like `image`.
     """
 
     model_name: str

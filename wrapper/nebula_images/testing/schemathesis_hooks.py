@@ -1,15 +1,17 @@
 """Schemathesis hooks that make generated inpainting inputs real pictures.
 
-The spec types ``image``/``mask`` as base64 (``contentEncoding: base64``), which
-Schemathesis fills with base64 of random text: schema-valid, yet not pictures, so a
-faithful server answers 400 and ``positive_data_acceptance`` would fail. Just before a
-request is sent, a value that is valid base64 but no picture is swapped for a small
-PNG (one size for both fields, since the mask must match the image). A value that
-breaks the schema (not base64, too short, not a string) is left alone, so negative
-cases stay negative.
+The spec types ``image``/``mask`` as strings holding base64 (``contentEncoding:
+base64``, an annotation that Schemathesis does not generate for), so it fills them with
+arbitrary text: schema-valid, yet not pictures, so a faithful server answers 400 and
+``positive_data_acceptance`` would fail. Just before a request is sent, a string that is
+long enough to be schema-valid but holds no picture is swapped for a small PNG (one size
+for both fields, since the mask must match the image). A value that breaks the schema
+(too short, not a string) is left alone, so negative cases stay negative.
 
-Loaded by ``schemathesis.toml`` (``hooks = "nebula_images.testing.schemathesis_hooks"``)
-for the CLI, and by ``nebula_images.testing.contract``.
+This file needs only Schemathesis and the standard library, so that a Schemathesis
+installed on its own (pipx, its container) can load it by path from the repository
+root: ``schemathesis.toml`` names it as a file. ``nebula_images.testing.contract`` loads
+it as a module.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 import os
+import struct
+import zlib
 from functools import lru_cache
 from typing import Any
 
 import schemathesis
-from PIL import Image
 
 INPUT_SIDE = 16  # image and mask are both this square size
 _FIELDS = ("image", "mask")
@@ -37,50 +39,69 @@ def real_picture_b64(field: str, source: str) -> str:
     return _png_b64(field, digest[:3])
 
 
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
+
+
 @lru_cache(maxsize=256)
 def _png_b64(field: str, colour: bytes) -> str:
+    """A PNG written with zlib alone: RGB in ``colour``, or a grey mask white at the centre."""
     if field == "mask":
-        picture = Image.new("L", (INPUT_SIDE, INPUT_SIDE), 0)
-        picture.paste(255, (4, 4, 12, 12))  # repaint the centre, keep the border
+        colour_type = 0  # greyscale
+        rows = [
+            bytes(255 if 4 <= x < 12 and 4 <= y < 12 else 0 for x in range(INPUT_SIDE))
+            for y in range(INPUT_SIDE)
+        ]  # repaint the centre, keep the border
     else:
-        picture = Image.new("RGB", (INPUT_SIDE, INPUT_SIDE), (colour[0], colour[1], colour[2]))
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return base64.b64encode(out.getvalue()).decode("ascii")
+        colour_type = 2  # RGB
+        rows = [colour[:3] * INPUT_SIDE for _ in range(INPUT_SIDE)]
+    raw = b"".join(b"\x00" + row for row in rows)  # filter byte 0 (None) per row
+    header = struct.pack(">IIBBBBB", INPUT_SIDE, INPUT_SIDE, 8, colour_type, 0, 0, 0)
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(raw, 9))
+        + _png_chunk(b"IEND", b"")
+    )
+    return base64.b64encode(png).decode("ascii")
 
 
-def needs_real_picture(value: Any) -> bool:
-    """Whether ``value`` is schema-valid base64 that does not hold a picture."""
-    if not isinstance(value, str) or len(value) < _MIN_LENGTH:
-        return False
+def _is_picture(value: str) -> bool:
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return False
-    return not raw.startswith(_PICTURE_MAGIC)
+    return raw.startswith(_PICTURE_MAGIC)
+
+
+def needs_real_picture(value: Any) -> bool:
+    """Whether ``value`` is a schema-valid string (long enough) that holds no picture."""
+    if not isinstance(value, str) or len(value) < _MIN_LENGTH:
+        return False
+    return not _is_picture(value)
 
 
 def replace_inputs(body: Any) -> bool:
-    """Swap non-picture base64 in ``body["image"]``/``body["mask"]``; True if it changed."""
+    """Swap non-picture strings in ``body["image"]``/``body["mask"]``; True if it changed."""
     if not isinstance(body, dict):
         return False
     changed = False
     for field in _FIELDS:
         value = body.get(field)
-        if isinstance(value, str) and needs_real_picture(value):
+        if needs_real_picture(value):
             body[field] = real_picture_b64(field, value)
             changed = True
     if changed:
-        # One picture real and the other not would still be a size mismatch or a 400.
+        # A real picture beside a swapped one would still be a size mismatch (a 400).
         for field in _FIELDS:
             value = body.get(field)
-            if isinstance(value, str) and not needs_real_picture(value):
-                try:
-                    raw = base64.b64decode(value, validate=True)
-                except (binascii.Error, ValueError):
-                    continue
-                if raw.startswith(_PICTURE_MAGIC):
-                    body[field] = real_picture_b64(field, value)
+            if isinstance(value, str) and _is_picture(value):
+                body[field] = real_picture_b64(field, value)
     return changed
 
 

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.flux_fill_request import FluxFillRequest
 from ...models.flux_schnell_request import FluxSchnellRequest
 from ...models.image_generation_response import ImageGenerationResponse
@@ -51,69 +51,69 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ImageGenerationResponse | None:
+) -> ErrorResponse | ImageGenerationResponse | None:
     if response.status_code == 200:
         response_200 = ImageGenerationResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ErrorResponse.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 413:
-        response_413 = Error.from_dict(response.json())
+        response_413 = ErrorResponse.from_dict(response.json())
 
         return response_413
 
     if response.status_code == 415:
-        response_415 = Error.from_dict(response.json())
+        response_415 = ErrorResponse.from_dict(response.json())
 
         return response_415
 
     if response.status_code == 422:
-        response_422 = Error.from_dict(response.json())
+        response_422 = ErrorResponse.from_dict(response.json())
 
         return response_422
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(response.json())
+        response_500 = ErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ErrorResponse.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ErrorResponse.from_dict(response.json())
 
         return response_503
 
     if response.status_code == 504:
-        response_504 = Error.from_dict(response.json())
+        response_504 = ErrorResponse.from_dict(response.json())
 
         return response_504
 
@@ -125,7 +125,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[ErrorResponse | ImageGenerationResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -143,7 +143,7 @@ def sync_detailed(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[ErrorResponse | ImageGenerationResponse]:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -164,7 +164,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ImageGenerationResponse]
+        Response[ErrorResponse | ImageGenerationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -188,7 +188,7 @@ def sync(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ImageGenerationResponse | None:
+) -> ErrorResponse | ImageGenerationResponse | None:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -209,7 +209,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ImageGenerationResponse
+        ErrorResponse | ImageGenerationResponse
     """
 
     return sync_detailed(
@@ -228,7 +228,7 @@ async def asyncio_detailed(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[ErrorResponse | ImageGenerationResponse]:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -249,7 +249,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ImageGenerationResponse]
+        Response[ErrorResponse | ImageGenerationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -271,7 +271,7 @@ async def asyncio(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ImageGenerationResponse | None:
+) -> ErrorResponse | ImageGenerationResponse | None:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -292,7 +292,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ImageGenerationResponse
+        ErrorResponse | ImageGenerationResponse
     """
 
     return (

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.model_list_response import ModelListResponse
 from ...types import Response
 
@@ -22,44 +22,44 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ModelListResponse | None:
+) -> ErrorResponse | ModelListResponse | None:
     if response.status_code == 200:
         response_200 = ModelListResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ErrorResponse.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(response.json())
+        response_500 = ErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ErrorResponse.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ErrorResponse.from_dict(response.json())
 
         return response_503
 
     if response.status_code == 504:
-        response_504 = Error.from_dict(response.json())
+        response_504 = ErrorResponse.from_dict(response.json())
 
         return response_504
 
@@ -71,7 +71,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ModelListResponse]:
+) -> Response[ErrorResponse | ModelListResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +83,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Error | ModelListResponse]:
+) -> Response[ErrorResponse | ModelListResponse]:
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
@@ -94,7 +94,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ModelListResponse]
+        Response[ErrorResponse | ModelListResponse]
     """
 
     kwargs = _get_kwargs()
@@ -109,7 +109,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> Error | ModelListResponse | None:
+) -> ErrorResponse | ModelListResponse | None:
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
@@ -120,7 +120,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ModelListResponse
+        ErrorResponse | ModelListResponse
     """
 
     return sync_detailed(
@@ -131,7 +131,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Error | ModelListResponse]:
+) -> Response[ErrorResponse | ModelListResponse]:
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
@@ -142,7 +142,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ModelListResponse]
+        Response[ErrorResponse | ModelListResponse]
     """
 
     kwargs = _get_kwargs()
@@ -155,7 +155,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> Error | ModelListResponse | None:
+) -> ErrorResponse | ModelListResponse | None:
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
@@ -166,7 +166,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ModelListResponse
+        ErrorResponse | ModelListResponse
     """
 
     return (

@@ -14,25 +14,27 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="Error")
+T = TypeVar("T", bound="ErrorResponse")
 
 
 @_attrs_define
-class Error:
-    """Every error body. `data` is `null` or absent. `retry_after` (seconds) is sent with
+class ErrorResponse:
+    """Every error body. Named `ErrorResponse`, not `Error`, so that generated code does
+    not shadow `java.lang.Error` or TypeScript's global `Error`. `data` is `null` or
+    absent; it is left out of `properties` on purpose, because a property typed
+    `null` alone makes Go's generator emit code that does not compile (the object
+    stays open, so `"data": null` is valid). `retry_after` (seconds) is sent with
     429 by the local mock (decided; the vendor pages do not mention it), beside the
     `Retry-After` header.
 
         Attributes:
             message (str): What went wrong, naming the field where one is at fault.
             status (Literal['failed']):
-            data (None | Unset):
             retry_after (float | Unset):
     """
 
     message: str
     status: Literal["failed"]
-    data: None | Unset = UNSET
     retry_after: float | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -40,8 +42,6 @@ class Error:
         message = self.message
 
         status = self.status
-
-        data = self.data
 
         retry_after = self.retry_after
 
@@ -53,8 +53,6 @@ class Error:
                 "status": status,
             }
         )
-        if data is not UNSET:
-            field_dict["data"] = data
         if retry_after is not UNSET:
             field_dict["retry_after"] = retry_after
 
@@ -69,19 +67,16 @@ class Error:
         if status != "failed":
             raise ValueError(f"status must match const 'failed', got '{status}'")
 
-        data = d.pop("data", UNSET)
-
         retry_after = d.pop("retry_after", UNSET)
 
-        error = cls(
+        error_response = cls(
             message=message,
             status=status,
-            data=data,
             retry_after=retry_after,
         )
 
-        error.additional_properties = d
-        return error
+        error_response.additional_properties = d
+        return error_response
 
     @property
     def additional_keys(self) -> list[str]:
