@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from conftest import resolve
 
 INT32_MAX = 2**31 - 1
@@ -53,7 +54,9 @@ def test_integers_that_pass_2_31_are_int64(spec: dict[str, Any]) -> None:
 
 
 def test_no_property_is_typed_null_alone(spec: dict[str, Any]) -> None:
-    found = [path for path, schema in walk_schemas(spec) if schema.get("type") in ("null", ["null"])]
+    found = [
+        path for path, schema in walk_schemas(spec) if schema.get("type") in ("null", ["null"])
+    ]
     assert found == []
 
 
