@@ -93,7 +93,7 @@ def replace_inputs(body: Any) -> bool:
     changed = False
     for field in _FIELDS:
         value = body.get(field)
-        if needs_real_picture(value):
+        if isinstance(value, str) and needs_real_picture(value):
             body[field] = real_picture_b64(field, value)
             changed = True
     if changed:
