@@ -11,6 +11,7 @@ PORT ?= 8080
 PYTEST_ARGS ?=
 
 .PHONY: help venv demo test lint lint-spec generate check-generated mock contract bench clean
+.PHONY: generate-python generate-polyglot polyglot polyglot-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,12 +48,30 @@ lint-spec: $(STAMP) $(SPECTRAL) ## openapi-spec-validator + Spectral (needs Node
 
 SPEC ?= openapi.yaml
 GENERATED_DIR ?= generated/nebula_images_api
-generate: $(STAMP) ## regenerate generated/ from openapi.yaml
+generate: generate-python generate-polyglot ## regenerate generated/ from openapi.yaml
+
+generate-python: $(STAMP) ## regenerate generated/nebula_images_api (the Python client) only
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
 	  --meta none --config openapi-python-client.yaml --fail-on-warning \
 	  --output-path $(GENERATED_DIR) --overwrite
 	@rm -rf $(GENERATED_DIR)/.ruff_cache
 	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed
+
+# Other languages (issue #12): generated/typescript, generated/java, generated/go.
+# generate-polyglot skips, with a line, a language whose generator is not installed.
+POLYGLOT_TOOLS := .polyglot-tools
+POLYGLOT_STAMP := $(POLYGLOT_TOOLS)/.installed
+generate-polyglot: $(STAMP) ## regenerate generated/typescript|java|go (where their generators are installed)
+	$(BIN)/python polyglot/generate.py
+
+$(POLYGLOT_STAMP): polyglot/requirements.txt polyglot/typescript/package-lock.json polyglot/install-tools.sh
+	PYTHON=$(PYTHON) polyglot/install-tools.sh
+	@touch $@
+
+polyglot-tools: $(POLYGLOT_STAMP) ## install the TypeScript, Java and Go toolchains (npm, PyPI, apt)
+
+polyglot: $(STAMP) $(POLYGLOT_STAMP) ## TypeScript, Java and Go clients: drift check, compile, smoke tests on the mock
+	$(BIN)/python polyglot/run.py
 
 mock: $(STAMP) ## serve the mock API on 127.0.0.1:$(PORT)
 	$(BIN)/python -m nebula_images.testing --port $(PORT)
@@ -64,4 +83,4 @@ bench: $(STAMP) ## benchmarks: print figures, write bench/results.json
 	$(BIN)/python bench/run.py
 
 clean: ## remove the venv and caches
-	rm -rf $(VENV) $(NODE_TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-output
+	rm -rf $(VENV) $(NODE_TOOLS) $(POLYGLOT_TOOLS) polyglot/typescript/node_modules polyglot/typescript/build .pytest_cache .mypy_cache .ruff_cache demo-output
