@@ -31,8 +31,8 @@ test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff + mypy --strict on the wrapper, spec validation
-	$(BIN)/ruff check wrapper tests bench examples
-	$(BIN)/ruff format --check wrapper tests bench examples
+	$(BIN)/ruff check wrapper tests bench examples polyglot
+	$(BIN)/ruff format --check wrapper tests bench examples polyglot
 	$(BIN)/mypy
 	$(BIN)/openapi-spec-validator openapi.yaml
 

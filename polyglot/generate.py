@@ -21,7 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".polyglot-tools"
 OPENAPI_GENERATOR = TOOLS / "bin" / "openapi-generator-cli"
-OPENAPI_TYPESCRIPT = ROOT / "polyglot" / "typescript" / "node_modules" / ".bin" / "openapi-typescript"
+OPENAPI_TYPESCRIPT = (
+    ROOT / "polyglot" / "typescript" / "node_modules" / ".bin" / "openapi-typescript"
+)
 LANGUAGES = ("typescript", "java", "go")
 
 # openapi-generator options, one list per language; the reasons are in README.md
@@ -55,7 +57,9 @@ NO_EXTRAS = ["--global-property", "apiTests=false,modelTests=false,apiDocs=false
 
 
 def _run(command: list[str], cwd: Path = ROOT) -> None:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(  # noqa: S603 (commands built here, not from input)
+        command, cwd=cwd, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import LANGUAGES, OPENAPI_GENERATOR, ROOT, TOOLS, generate  # noqa: E402
+from generate import LANGUAGES, OPENAPI_GENERATOR, ROOT, TOOLS, generate
 
-from nebula_images.testing import MockConfig, MockServer  # noqa: E402
+from nebula_images.testing import MockConfig, MockServer
 
 POLYGLOT = ROOT / "polyglot"
 TYPESCRIPT = POLYGLOT / "typescript"
@@ -34,6 +34,7 @@ BUILD = TOOLS / "build"
 # javax.annotation.Generated, which every generated Java class carries and which left
 # the JDK in Java 11: Debian's libgeronimo-annotation-1.3-spec-java.
 JSR250_JAR = Path("/usr/share/java/geronimo-annotation-1.3-spec.jar")
+NODE_SUMMARY = "\u2139 "  # the spec reporter's summary lines ("i tests 13")
 SMOKE_COUNT = 50  # generations per smoke test (Java and Go)
 
 
@@ -51,7 +52,7 @@ class StepFailed(Exception):
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (commands built here, not from input)
         command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
         timeout=600, check=False,
     )  # fmt: skip
@@ -111,9 +112,13 @@ def generator_jar() -> Path:
 def smoke_typescript(env: dict[str, str]) -> str:
     build = TYPESCRIPT / "build"
     shutil.rmtree(build, ignore_errors=True)
-    log = run([str(TYPESCRIPT / "node_modules" / ".bin" / "tsc"), "-p", "tsconfig.json"], TYPESCRIPT)
+    log = run(
+        [str(TYPESCRIPT / "node_modules" / ".bin" / "tsc"), "-p", "tsconfig.json"], TYPESCRIPT
+    )
     tests = sorted(str(p) for p in (build / "polyglot" / "typescript" / "test").glob("*.test.js"))
-    return log + run(["node", "--test", "--test-reporter=spec", "--test-concurrency=1", *tests], TYPESCRIPT, env)
+    return log + run(
+        ["node", "--test", "--test-reporter=spec", "--test-concurrency=1", *tests], TYPESCRIPT, env
+    )
 
 
 def smoke_java(env: dict[str, str]) -> str:
@@ -121,7 +126,10 @@ def smoke_java(env: dict[str, str]) -> str:
     shutil.rmtree(classes, ignore_errors=True)
     sources = sorted(
         str(p)
-        for folder in (ROOT / "generated" / "java" / "src" / "main" / "java", POLYGLOT / "java" / "src")
+        for folder in (
+            ROOT / "generated" / "java" / "src" / "main" / "java",
+            POLYGLOT / "java" / "src",
+        )
         for p in folder.rglob("*.java")
     )
     classpath = os.pathsep.join([str(generator_jar()), str(JSR250_JAR)])
@@ -165,7 +173,9 @@ def check_drift(languages: Sequence[str]) -> dict[str, list[str]]:
 
 def main(argv: Sequence[str]) -> int:
     languages = list(argv) or list(LANGUAGES)
-    outcomes = {language: Outcome(language, skipped=skip_reason(language)) for language in languages}
+    outcomes = {
+        language: Outcome(language, skipped=skip_reason(language)) for language in languages
+    }
     runnable = [language for language in languages if outcomes[language].skipped is None]
     for outcome in outcomes.values():
         if outcome.skipped:
@@ -186,7 +196,9 @@ def main(argv: Sequence[str]) -> int:
             outcome = outcomes[language]
             begin = time.monotonic()
             if drift[language]:
-                outcome.log = "generated/ is stale; run `make generate`:\n" + "\n".join(drift[language])
+                outcome.log = "generated/ is stale; run `make generate`:\n" + "\n".join(
+                    drift[language]
+                )
             else:
                 try:
                     outcome.log = SMOKES[language](env)
@@ -200,7 +212,11 @@ def main(argv: Sequence[str]) -> int:
         with ThreadPoolExecutor(max_workers=len(runnable)) as pool:
             results = list(pool.map(one, runnable))
     for outcome in results:
-        summary = [line for line in outcome.log.splitlines() if " passed, " in line or line.startswith("ℹ ")]
+        summary = [
+            line
+            for line in outcome.log.splitlines()
+            if " passed, " in line or line.startswith(NODE_SUMMARY)
+        ]
         verdict = "ok" if outcome.ok else "FAILED"
         print(f"polyglot {outcome.language}: {verdict} in {outcome.seconds:.1f} s")
         for line in summary if outcome.ok else outcome.log.splitlines()[-60:]:

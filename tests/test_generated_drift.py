@@ -16,7 +16,14 @@ IGNORED = {"__pycache__", ".ruff_cache"}
 
 def regenerate(spec: Path, out: Path) -> None:
     subprocess.run(
-        ["make", "-s", "--no-print-directory", "generate-python", f"SPEC={spec}", f"GENERATED_DIR={out}"],
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "generate-python",
+            f"SPEC={spec}",
+            f"GENERATED_DIR={out}",
+        ],
         cwd=ROOT,
         check=True,
         capture_output=True,
