@@ -11,15 +11,15 @@ PORT ?= 8080
 PYTEST_ARGS ?=
 
 .PHONY: help venv demo test lint lint-spec generate check-generated mock contract bench clean
-.PHONY: generate-python generate-polyglot polyglot polyglot-tools
+.PHONY: generate-python generate-mock-spec generate-polyglot polyglot polyglot-tools mock-dist-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt mock/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ./mock -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the pinned dependencies
@@ -31,8 +31,8 @@ test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff + mypy --strict on the wrapper, spec validation
-	$(BIN)/ruff check wrapper tests bench examples polyglot
-	$(BIN)/ruff format --check wrapper tests bench examples polyglot
+	$(BIN)/ruff check wrapper mock tests bench examples polyglot
+	$(BIN)/ruff format --check wrapper mock tests bench examples polyglot
 	$(BIN)/mypy
 	$(BIN)/openapi-spec-validator openapi.yaml
 
@@ -48,7 +48,10 @@ lint-spec: $(STAMP) $(SPECTRAL) ## openapi-spec-validator + Spectral (needs Node
 
 SPEC ?= openapi.yaml
 GENERATED_DIR ?= generated/nebula_images_api
-generate: generate-python generate-polyglot ## regenerate generated/ from openapi.yaml
+generate: generate-python generate-mock-spec generate-polyglot ## regenerate generated/ from openapi.yaml
+
+generate-mock-spec: ## copy openapi.yaml into the mock distribution (mock/nebula_images_mock/)
+	cp openapi.yaml mock/nebula_images_mock/openapi.yaml
 
 generate-python: $(STAMP) ## regenerate generated/nebula_images_api (the Python client) only
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
@@ -73,11 +76,18 @@ polyglot-tools: $(POLYGLOT_STAMP) ## install the TypeScript, Java and Go toolcha
 polyglot: $(STAMP) $(POLYGLOT_STAMP) ## TypeScript, Java and Go clients: drift check, compile, smoke tests on the mock
 	$(BIN)/python polyglot/run.py
 
+MOCK_CHECK_VENV := .mock-dist-check
+mock-dist-check: ## pip install ./mock alone into an empty venv; its console script serves a generation
+	rm -rf $(MOCK_CHECK_VENV) && $(PYTHON) -m venv $(MOCK_CHECK_VENV)
+	$(MOCK_CHECK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt ./mock
+	$(MOCK_CHECK_VENV)/bin/python mock/check_install.py
+	rm -rf $(MOCK_CHECK_VENV)
+
 mock: $(STAMP) ## serve the mock API on 127.0.0.1:$(PORT)
-	$(BIN)/python -m nebula_images.testing --port $(PORT)
+	$(BIN)/nebula-images-mock --port $(PORT)
 
 contract: $(STAMP) ## Schemathesis against the mock, or URL=... NEBULA_API_KEY=...
-	$(BIN)/python -m nebula_images.testing.contract $(if $(URL),--url $(URL),)
+	$(BIN)/python -m nebula_images_mock.contract $(if $(URL),--url $(URL),)
 
 bench: $(STAMP) ## benchmarks: print figures, write bench/results.json
 	$(BIN)/python bench/run.py

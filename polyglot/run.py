@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import LANGUAGES, OPENAPI_GENERATOR, ROOT, TOOLS, generate
 
-from nebula_images.testing import MockConfig, MockServer
+from nebula_images_mock import MockConfig, MockServer
 
 POLYGLOT = ROOT / "polyglot"
 TYPESCRIPT = POLYGLOT / "typescript"

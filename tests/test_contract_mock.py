@@ -68,7 +68,7 @@ def test_contract_output_hides_the_key(contract: tuple[ContractResult, MockServe
 def test_repo_schemathesis_toml_loads_the_hooks() -> None:
     config = tomllib.loads((ROOT / "schemathesis.toml").read_text(encoding="utf-8"))
     # A file path, not a module: a Schemathesis without this package loads it as is.
-    assert config["hooks"] == "wrapper/nebula_images/testing/schemathesis_hooks.py"
+    assert config["hooks"] == "mock/nebula_images_mock/schemathesis_hooks.py"
     assert (ROOT / config["hooks"]).is_file()
     assert config["generation"]["deterministic"] is True
 

@@ -1,55 +1,77 @@
-"""The local mock of the API, for tests and CI (install the ``mock`` extra).
+"""The local mock of the API: a re-export of the ``nebula-images-mock`` distribution.
 
-```python
-from nebula_images.testing import MockServer, MockConfig, Fault
+The mock is its own distribution (``pip install 'nebula-images[mock]'`` or
+``pip install nebula-images-mock``), so the client's wheel carries no server code.
+``nebula_images.testing`` and its submodules (``nebula_images.testing._config``, ...)
+are the same module objects as ``nebula_images_mock`` and its submodules::
 
-with MockServer(MockConfig()) as mock:
-    mock.base_url   # http://127.0.0.1:PORT/api/v1
-    mock.api_key    # a key it accepts (by default any key that starts with "ak_")
-    mock.faults.push(Fault.status(503, retry_after="1"))
-    mock.ledger.billed
-```
-
-The names load lazily so that importing this package (as the pytest plugin does)
-costs nothing and works without the ``mock`` extra installed.
+    from nebula_images.testing import MockServer, MockConfig, Fault
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._config import MockConfig
-    from ._faults import Fault, FaultQueue
-    from ._ledger import Ledger, LedgerEntry
-    from ._server import MockServer
+    from nebula_images_mock import Fault, FaultQueue, Ledger, LedgerEntry, MockConfig, MockServer
 
 __all__ = ["Fault", "FaultQueue", "Ledger", "LedgerEntry", "MockConfig", "MockServer"]
 
-_WHERE = {
-    "MockConfig": "._config",
-    "Fault": "._faults",
-    "FaultQueue": "._faults",
-    "Ledger": "._ledger",
-    "LedgerEntry": "._ledger",
-    "MockServer": "._server",
-}
+_TARGET = "nebula_images_mock"
+_MISSING = "the mock is not installed: pip install 'nebula-images[mock]'"
+
+
+def _target_module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != _TARGET:
+            raise
+        raise ImportError(f"{name}: {_MISSING}") from None
+
+
+class _SubmoduleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``nebula_images.testing.X`` as the module ``nebula_images_mock.X`` itself,
+    so that old import paths and the new ones share one set of classes and state."""
+
+    prefix = __name__ + "."
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(self.prefix):
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return _target_module(_TARGET + "." + spec.name.removeprefix(self.prefix))
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The target module has run already."""
+
+    def get_code(self, fullname: str) -> CodeType | None:
+        """For ``python -m nebula_images.testing``: the target module's code."""
+        target = _TARGET + "." + fullname.removeprefix(self.prefix)
+        spec = importlib.util.find_spec(target)
+        if spec is None or not isinstance(spec.loader, importlib.abc.InspectLoader):
+            raise ImportError(f"{fullname}: {_MISSING}")
+        return spec.loader.get_code(target)
+
+
+if not any(isinstance(finder, _SubmoduleAlias) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _SubmoduleAlias())
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _WHERE.get(name)
-    if module_name is None:
+    if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name, __name__)
-    except ImportError as exc:
-        raise ImportError(
-            f"nebula_images.testing.{name} needs the mock extra: "
-            f"pip install 'nebula-images[mock]' ({exc})"
-        ) from exc
-    return getattr(module, name)
+    return getattr(_target_module(_TARGET), name)
 
 
 def __dir__() -> list[str]:

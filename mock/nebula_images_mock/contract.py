@@ -1,4 +1,4 @@
-"""``python -m nebula_images.testing.contract [--url URL]``: the Schemathesis contract suite.
+"""``python -m nebula_images_mock.contract [--url URL]``: the Schemathesis contract suite.
 
 Without ``--url`` it starts a local mock and runs everything: all checks, positive and
 negative data, every phase, deterministic. With ``--url`` and ``NEBULA_API_KEY`` it
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ._config import is_loopback_host
 from ._validation import load_spec_text
 
-HOOKS_MODULE = "nebula_images.testing.schemathesis_hooks"
+HOOKS_MODULE = "nebula_images_mock.schemathesis_hooks"
 LOCAL_MAX_EXAMPLES = 25
 REMOTE_MAX_EXAMPLES = 2
 SEED = 20251125
@@ -168,7 +168,7 @@ def summary(result: ContractResult) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``make contract``."""
     parser = argparse.ArgumentParser(
-        prog="python -m nebula_images.testing.contract",
+        prog="python -m nebula_images_mock.contract",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,4 +1,4 @@
-"""``python -m nebula_images.testing``: serve the mock API until Ctrl-C (``make mock``)."""
+"""``nebula-images-mock`` / ``python -m nebula_images_mock``: serve the mock API until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _tier(value: str) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     """The command line of the mock server."""
     parser = argparse.ArgumentParser(
-        prog="python -m nebula_images.testing",
+        prog="nebula-images-mock",
         description=_DESCRIPTION.format(tiers=_tier_lines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """pytest plugin: the ``nebula_mock`` fixture (registered through the pytest11 entry point).
 
-Every pytest run that has nebula-images installed loads this module, so it imports
+Every pytest run that has nebula-images-mock installed loads this module, so it imports
 nothing heavy and nothing from the ``mock`` extra until a test asks for the fixture.
 """
 

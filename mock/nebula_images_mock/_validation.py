@@ -46,13 +46,13 @@ class RequestRejected(Exception):
 
 def spec_path_candidates() -> list[Path]:
     """Where the spec is looked for, in order (for error messages and tools)."""
-    return [Path(__file__).resolve().parents[3] / _SPEC_RESOURCE]
+    return [Path(__file__).resolve().parents[2] / _SPEC_RESOURCE]
 
 
 def load_spec_text() -> str:
     """The text of openapi.yaml: the copy packed into the wheel, else the repo root's."""
     try:
-        resource = importlib.resources.files("nebula_images.testing").joinpath(_SPEC_RESOURCE)
+        resource = importlib.resources.files("nebula_images_mock").joinpath(_SPEC_RESOURCE)
         if resource.is_file():
             return resource.read_text(encoding="utf-8")
     except (FileNotFoundError, ModuleNotFoundError):
@@ -61,7 +61,7 @@ def load_spec_text() -> str:
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
     raise SpecNotFoundError(
-        "openapi.yaml not found in the nebula_images.testing package nor at "
+        "openapi.yaml not found in the nebula_images_mock package nor at "
         f"{spec_path_candidates()[0]}; reinstall nebula-images[mock]"
     )
 

@@ -10,7 +10,7 @@ for both fields, since the mask must match the image). A value that breaks the s
 
 This file needs only Schemathesis and the standard library, so that a Schemathesis
 installed on its own (pipx, its container) can load it by path from the repository
-root: ``schemathesis.toml`` names it as a file. ``nebula_images.testing.contract`` loads
+root: ``schemathesis.toml`` names it as a file. ``nebula_images_mock.contract`` loads
 it as a module.
 """
 
@@ -111,7 +111,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     replace_inputs(case.body)
 
 
-# -- run statistics for `nebula_images.testing.contract` ------------------------------
+# -- run statistics for `nebula_images_mock.contract` ----------------------------------
 # When STATS_ENV names a file, every validated response adds to counters that are
 # written there as JSON when the Schemathesis process exits.
 
