@@ -1,7 +1,10 @@
-"""generated/typescript|java|go: drift against a fresh regeneration where this machine
-has the generators (`make polyglot-tools`), and the skip rules of `make polyglot`.
+"""generated/typescript|java|go: drift against a fresh regeneration, and the skip rules
+of `make polyglot`.
 
-The compile and smoke runs themselves are `make polyglot` (too slow for `make test`).
+Here only TypeScript is regenerated (about a second, where `make polyglot-tools` has
+installed openapi-typescript); Java and Go take two JVM runs of about half a minute
+each, so `make polyglot` checks their drift, before it compiles and smoke-tests all
+three (the compile and smoke runs are too slow for `make test`).
 """
 
 from __future__ import annotations
@@ -37,13 +40,13 @@ run = _load("run")
 
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str | None]]:
-    """All languages this machine can generate, regenerated once (the JVM runs in parallel)."""
+    """TypeScript regenerated, where openapi-typescript is installed."""
     out = tmp_path_factory.mktemp("polyglot")
-    reasons = generate.generate(SPEC_PATH, out, generate.LANGUAGES)
+    reasons = generate.generate(SPEC_PATH, out, ["typescript"])
     return out, reasons
 
 
-@pytest.mark.parametrize("language", ["typescript", "java", "go"])
+@pytest.mark.parametrize("language", ["typescript"])
 def test_committed_client_matches_a_fresh_regeneration(
     regenerated: tuple[Path, dict[str, str | None]], language: str
 ) -> None:
