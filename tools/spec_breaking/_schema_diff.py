@@ -1,0 +1,385 @@
+"""Structural comparison of two schemas, walked in parallel.
+
+``$ref``s are followed on both sides (a renamed component with the same shape is no wire
+change; `_names` reports the rename). ``oneOf``/``anyOf`` branches are matched by their
+``const`` properties (``model_name``), then ``$ref`` name, then title, never by position;
+a branch without a match is tried against every branch of the other side.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from spec_breaking import _constraints as kw
+from spec_breaking._changes import Change, Direction, Side
+from spec_breaking._pointer import JSON, Node, Resolver, join
+
+# Validation keywords this walk does not reason about; a change to one is noted and left
+# to sampling (e.g. `not`: a model added to the fallback's exclusion list is a new model).
+_UNANALYSED = (
+    "not", "if", "then", "else", "dependentSchemas", "unevaluatedProperties",
+    "unevaluatedItems", "contains", "minContains", "maxContains", "propertyNames",
+    "patternProperties",
+)
+_ALTERNATIVES = ("oneOf", "anyOf")
+_OPEN: Node = {}
+
+
+class SchemaDiff:
+    """Compares schemas of an old and a new spec document; collects unanalysed notes."""
+
+    def __init__(
+        self, old_doc: Node, new_doc: Node, accepts_all: kw.PatternCheck
+    ) -> None:
+        self.old = Resolver(old_doc)
+        self.new = Resolver(new_doc)
+        self.accepts_all = accepts_all
+        self.notes: list[str] = []
+        self._active: set[tuple[str, str, Direction]] = set()
+
+    def compare(
+        self, old_node: JSON, old_ptr: str, new_node: JSON, new_ptr: str,
+        direction: Direction, via: str,
+    ) -> list[Change]:
+        old, old_ptr, _ = self.old.resolve(old_node, old_ptr)
+        new, new_ptr, _ = self.new.resolve(new_node, new_ptr)
+        old, new = _as_schema(old), _as_schema(new)
+        if old is None or new is None:
+            return self._compare_booleans(old, old_ptr, new, new_ptr, direction, via)
+        key = (old_ptr, new_ptr, direction)
+        if key in self._active:  # a recursive schema: already being compared
+            return []
+        self._active.add(key)
+        try:
+            old, new = self._merge_all_of(old, self.old), self._merge_all_of(new, self.new)
+            if any(k in old or k in new for k in _ALTERNATIVES):
+                return self._compare_alternatives(old, old_ptr, new, new_ptr, direction, via)
+            return self._compare_plain(old, old_ptr, new, new_ptr, direction, via)
+        finally:
+            self._active.discard(key)
+
+    def _compare_booleans(
+        self, old: Node | None, old_ptr: str, new: Node | None, new_ptr: str,
+        direction: Direction, via: str,
+    ) -> list[Change]:
+        """``false`` schemas (accept nothing) against anything else."""
+        tighter = new is None and old is not None
+        looser = old is None and new is not None
+        pair = kw.Pair(old or {}, new or {}, old_ptr, new_ptr, direction, via)
+        change = pair.change(
+            "", "schema now rejects everything" if tighter else "schema now accepts values",
+            "false" if old is None else "a schema", "false" if new is None else "a schema",
+            tighter=tighter, looser=looser,
+        )
+        if change:
+            change.pointer = change.pointer.removesuffix("/")
+        return [change] if change else []
+
+    def _merge_all_of(self, schema: Node, resolver: Resolver) -> Node:
+        """``allOf`` parts folded into one schema (properties and required united)."""
+        parts = schema.get("allOf")
+        if not isinstance(parts, list):
+            return schema
+        merged: Node = {k: v for k, v in schema.items() if k != "allOf"}
+        for part in parts:
+            resolved, _, _ = resolver.resolve(part, "#")
+            if isinstance(resolved, dict):
+                merged = _merge(merged, self._merge_all_of(resolved, resolver))
+        return merged
+
+    # -- alternatives --------------------------------------------------------------
+
+    def _compare_alternatives(
+        self, old: Node, old_ptr: str, new: Node, new_ptr: str,
+        direction: Direction, via: str,
+    ) -> list[Change]:
+        olds = self._branches(old, old_ptr, self.old)
+        news = self._branches(new, new_ptr, self.new)
+        # Each value the giving side can produce must fit some branch of the other side.
+        giving, taking = (olds, news) if direction is Direction.REQUEST else (news, olds)
+        taking_is_choice = any(k in (new if giving is olds else old) for k in _ALTERNATIVES)
+        changes: list[Change] = []
+        for branch in giving:
+            match = _match(branch, taking)
+            if match is not None:
+                changes += self._compare_branch(branch, match, giving is olds, direction, via)
+                continue
+            trials = [
+                self._compare_branch(branch, other, giving is olds, direction, via)
+                for other in taking
+            ]
+            best = min(trials, key=len) if trials else []
+            if taking_is_choice and branch.has_key():
+                if direction is Direction.REQUEST:
+                    changes.append(Change(
+                        pointer=join(new_ptr, branch.keyword), what="oneOf branch removed",
+                        old=branch.label, new="no branch with " + branch.describe(),
+                        side=Side.REQUESTS if best else Side.NAMES, via=[via],
+                    ))
+                elif best:
+                    changes.append(Change(
+                        pointer=branch.pointer, what="response variant added",
+                        old="no branch with " + branch.describe(), new=branch.label,
+                        side=Side.RESPONSES, via=[via],
+                    ))
+            else:
+                changes += best
+        return changes
+
+    def _compare_branch(
+        self, giving: Branch, other: Branch, giving_is_old: bool,
+        direction: Direction, via: str,
+    ) -> list[Change]:
+        old, new = (giving, other) if giving_is_old else (other, giving)
+        label = giving.label if giving.label != "(the schema)" else other.label
+        trail = via if label == "(the schema)" else f"{via} > {label}"
+        return self.compare(old.schema, old.pointer, new.schema, new.pointer, direction, trail)
+
+    def _branches(self, schema: Node, pointer: str, resolver: Resolver) -> list[Branch]:
+        keyword = next((k for k in _ALTERNATIVES if isinstance(schema.get(k), list)), None)
+        if keyword is None:
+            return [Branch(schema, pointer, "", None, resolver)]
+        siblings = {k: v for k, v in schema.items() if k not in _ALTERNATIVES}
+        found: list[Branch] = []
+        for i, raw in enumerate(schema[keyword]):
+            node, branch_ptr, ref_name = resolver.resolve(raw, join(pointer, keyword, i))
+            if isinstance(node, dict):
+                node = _merge(siblings, self._merge_all_of(node, resolver))
+            found.append(Branch(node, branch_ptr, keyword, ref_name, resolver))
+        return found
+
+    # -- one schema against one schema ------------------------------------------------
+
+    def _compare_plain(
+        self, old: Node, old_ptr: str, new: Node, new_ptr: str,
+        direction: Direction, via: str,
+    ) -> list[Change]:
+        pair = kw.Pair(old, new, old_ptr, new_ptr, direction, via)
+        changes = kw.compare_types(pair)
+        old_kinds, new_kinds = kw.types_of(old), kw.types_of(new)
+        if old_kinds is not None and new_kinds is not None:
+            kinds: set[str] | None = {
+                t for t in old_kinds | new_kinds
+                if kw._covers(t, old_kinds) and kw._covers(t, new_kinds)
+            }
+            if not kinds:
+                return changes  # disjoint types: the type change says it all
+        else:
+            kinds = new_kinds if old_kinds is None else old_kinds
+        changes += kw.compare_values(pair)
+        changes += kw.compare_bounds(pair, kinds)
+        changes += kw.compare_multiple_of(pair)
+        changes += kw.compare_pattern(pair, self.accepts_all)
+        changes += kw.compare_format(pair, kinds)
+        changes += kw.compare_unique_items(pair)
+        changes += kw.compare_dependent_required(pair)
+        if kinds is None or "object" in kinds:
+            changes += self._compare_object(pair)
+        if kinds is None or "array" in kinds:
+            changes += self._compare_items(pair)
+        for keyword in _UNANALYSED:
+            if _canon(old.get(keyword)) != _canon(new.get(keyword)):
+                self.notes.append(
+                    f"{join(new_ptr, keyword)}: `{keyword}` changed; not analysed "
+                    "structurally, covered by sampling"
+                )
+        return changes
+
+    def _compare_object(self, pair: kw.Pair) -> list[Change]:
+        old, new, direction = pair.old, pair.new, pair.direction
+        old_props: Node = old.get("properties") or {}
+        new_props: Node = new.get("properties") or {}
+        old_required = set(old.get("required") or [])
+        new_required = set(new.get("required") or [])
+        old_extra, new_extra = _extra(old), _extra(new)
+        changes: list[Change] = []
+        for name in [n for n in old_props if n in new_props]:
+            changes += self.compare(
+                old_props[name], join(pair.old_ptr, "properties", name),
+                new_props[name], join(pair.new_ptr, "properties", name),
+                direction, f"{pair.via}.{name}",
+            )
+        removed = [n for n in old_props if n not in new_props]
+        for name in removed:
+            where = join(pair.old_ptr, "properties", name)
+            if direction is Direction.REQUEST and new_extra is None:
+                changes.append(Change(
+                    pointer=where, what="request property removed from a closed schema",
+                    old=f"`{name}` accepted", new=f"`{name}` rejected (additionalProperties: false)",
+                    side=Side.REQUESTS, via=[f"{pair.via}.{name}"], in_old=True,
+                ))
+            elif direction is Direction.REQUEST and new_extra is not _OPEN:
+                changes += self.compare(
+                    old_props[name], where, new_extra,
+                    join(pair.new_ptr, "additionalProperties"), direction, f"{pair.via}.{name}",
+                )
+            else:
+                required = direction is Direction.RESPONSE and name in old_required
+                changes.append(Change(
+                    pointer=where,
+                    what="response field removed" if required else "property removed",
+                    old=f"`{name}`" + (" (required)" if required else " (optional)"),
+                    new="absent",
+                    side=Side.RESPONSES if required else Side.NAMES,
+                    via=[f"{pair.via}.{name}"], in_old=True,
+                ))
+        if direction is Direction.RESPONSE:
+            for name in [n for n in new_props if n not in old_props]:
+                where = join(pair.new_ptr, "properties", name)
+                if old_extra is None:
+                    changes.append(Change(
+                        pointer=where, what="response property added to a closed schema",
+                        old="absent (additionalProperties: false)", new=f"`{name}`",
+                        side=Side.RESPONSES, via=[f"{pair.via}.{name}"],
+                    ))
+                elif old_extra is not _OPEN:
+                    changes += self.compare(
+                        old_extra, join(pair.old_ptr, "additionalProperties"),
+                        new_props[name], where, direction, f"{pair.via}.{name}",
+                    )
+        changes += _compare_required(pair, old_required, new_required, old_props, removed)
+        changes += self._compare_extra(pair, old_extra, new_extra)
+        return changes
+
+    def _compare_extra(
+        self, pair: kw.Pair, old_extra: Node | None, new_extra: Node | None
+    ) -> list[Change]:
+        """``additionalProperties``: closing a request schema or opening a response one."""
+        if old_extra is None or new_extra is None:
+            change = pair.change(
+                "additionalProperties",
+                "schema closed (additionalProperties: false)" if new_extra is None
+                else "schema opened (additionalProperties allowed)",
+                "false" if old_extra is None else "allowed",
+                "false" if new_extra is None else "allowed",
+                tighter=new_extra is None and old_extra is not None,
+                looser=old_extra is None and new_extra is not None,
+            )
+            return [change] if change else []
+        if old_extra is _OPEN and new_extra is _OPEN:
+            return []
+        return self.compare(
+            old_extra, join(pair.old_ptr, "additionalProperties"),
+            new_extra, join(pair.new_ptr, "additionalProperties"),
+            pair.direction, f"{pair.via}.*",
+        )
+
+    def _compare_items(self, pair: kw.Pair) -> list[Change]:
+        old_items, new_items = pair.old.get("items"), pair.new.get("items")
+        if old_items is None and new_items is None:
+            return []
+        return self.compare(
+            _OPEN if old_items is None else old_items, join(pair.old_ptr, "items"),
+            _OPEN if new_items is None else new_items, join(pair.new_ptr, "items"),
+            pair.direction, f"{pair.via}[]",
+        )
+
+
+class Branch:
+    """One ``oneOf``/``anyOf`` branch, resolved, with what identifies it."""
+
+    def __init__(
+        self, schema: JSON, pointer: str, keyword: str, ref_name: str | None,
+        resolver: Resolver,
+    ) -> None:
+        self.schema, self.pointer, self.keyword = schema, pointer, keyword
+        self.keys: dict[str, str] = {}
+        if isinstance(schema, dict):
+            consts = _const_properties(schema, resolver)
+            if consts:
+                self.keys["const"] = consts
+            if isinstance(schema.get("title"), str):
+                self.keys["title"] = schema["title"]
+        if ref_name:
+            self.keys["ref"] = ref_name
+        self.label = ref_name or self.keys.get("title") or (
+            self.keys.get("const") or "(the schema)"
+        )
+
+    def has_key(self) -> bool:
+        return bool(self.keys)
+
+    def describe(self) -> str:
+        kind, value = next(iter(self.keys.items()))
+        return {"const": value, "ref": f"$ref {value}", "title": f"title {value}"}[kind]
+
+
+def _match(branch: Branch, candidates: list[Branch]) -> Branch | None:
+    for kind in ("const", "ref", "title"):
+        if kind not in branch.keys:
+            continue
+        same = [c for c in candidates if c.keys.get(kind) == branch.keys[kind]]
+        if len(same) == 1:
+            return same[0]
+    return None
+
+
+def _const_properties(schema: Node, resolver: Resolver) -> str:
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return ""
+    found: list[str] = []
+    for name in sorted(props):
+        node, _, _ = resolver.resolve(props[name], "#")
+        values = kw.allowed_values(node) if isinstance(node, dict) else None
+        if values is not None and len(values) == 1:
+            found.append(f"{name}={next(iter(values))}")
+    return ", ".join(found)
+
+
+def _compare_required(
+    pair: kw.Pair, old_required: set[str], new_required: set[str], old_props: Node,
+    removed: list[str],
+) -> list[Change]:
+    changes: list[Change] = []
+    if pair.direction is Direction.REQUEST:
+        for name in sorted(new_required - old_required):
+            changes.append(Change(
+                pointer=join(pair.new_ptr, "required"),
+                what="optional property made required" if name in old_props
+                else "required property added",
+                old=f"`{name}` optional" if name in old_props else f"`{name}` absent",
+                new=f"`{name}` required", side=Side.REQUESTS, via=[f"{pair.via}.{name}"],
+            ))
+    else:
+        for name in sorted(old_required - new_required - set(removed)):
+            changes.append(Change(
+                pointer=join(pair.new_ptr, "required"), what="response field made optional",
+                old=f"`{name}` required", new=f"`{name}` optional",
+                side=Side.RESPONSES, via=[f"{pair.via}.{name}"],
+            ))
+    return changes
+
+
+def _as_schema(node: JSON) -> Node | None:
+    """A schema as a dict; ``true`` is the open schema, ``false`` is ``None``."""
+    if node is True:
+        return _OPEN
+    if isinstance(node, dict):
+        return node
+    return None
+
+
+def _extra(schema: Node) -> Node | None:
+    """What ``additionalProperties`` admits: ``None`` for a closed schema."""
+    if schema.get("additionalProperties") is False or schema.get("unevaluatedProperties") is False:
+        return None
+    extra = schema.get("additionalProperties", True)
+    return _OPEN if extra is True or not isinstance(extra, dict) or not extra else extra
+
+
+def _merge(base: Node, extra: Node) -> Node:
+    merged = dict(base)
+    for key, value in extra.items():
+        if key == "properties" and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        elif key == "required" and isinstance(merged.get(key), list):
+            merged[key] = sorted(set(merged[key]) | set(value))
+        else:
+            merged[key] = value
+    return merged
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
