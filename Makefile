@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint lint-spec generate check-generated mock contract bench clean
+.PHONY: help venv demo test lint lint-spec generate check-generated mock contract bench breaking clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,9 +30,10 @@ test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff + mypy --strict on the wrapper, spec validation
-	$(BIN)/ruff check wrapper tests bench examples
-	$(BIN)/ruff format --check wrapper tests bench examples
+	$(BIN)/ruff check wrapper tests bench examples tools
+	$(BIN)/ruff format --check wrapper tests bench examples tools
 	$(BIN)/mypy
+	$(BIN)/mypy tools/spec_breaking
 	$(BIN)/openapi-spec-validator openapi.yaml
 
 NODE_TOOLS := .node-tools
@@ -62,6 +63,12 @@ contract: $(STAMP) ## Schemathesis against the mock, or URL=... NEBULA_API_KEY=.
 
 bench: $(STAMP) ## benchmarks: print figures, write bench/results.json
 	$(BIN)/python bench/run.py
+
+# BASE: the git ref whose openapi.yaml is the old spec. Default: the merge-base of HEAD and
+# main (what this branch changed), or HEAD~1 on main. See tools/spec_breaking/_git.py.
+BASE ?=
+breaking: $(STAMP) ## fail on a spec change that breaks existing clients [BASE=<git ref>]
+	PYTHONPATH=tools $(BIN)/python -m spec_breaking --spec $(SPEC) $(if $(BASE),--base $(BASE),)
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) $(NODE_TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-output

@@ -45,6 +45,7 @@ class Change:
     example: str | None = None
     in_old: bool = False
     allowed_by: str | None = None
+    subjects: list[str] = field(default_factory=list)  # more names a CHANGELOG may use
 
     @property
     def key(self) -> tuple[str, str, Side]:
@@ -52,7 +53,7 @@ class Change:
 
     def names(self) -> set[str]:
         """Identifiers a CHANGELOG entry may use to name this change."""
-        found = {self.pointer, self.pointer.removeprefix("#")}
+        found = {self.pointer, self.pointer.removeprefix("#"), *self.subjects}
         found.update(s for s in segments(self.pointer) if _is_identifier(s))
         for trail in self.via:
             leaf = trail.rsplit(".", 1)[-1].rsplit(" ", 1)[-1]
@@ -62,14 +63,55 @@ class Change:
 
 
 _STRUCTURAL = {
-    "paths", "components", "schemas", "properties", "items", "prefixItems", "oneOf",
-    "anyOf", "allOf", "not", "additionalProperties", "requestBody", "content", "schema",
-    "responses", "parameters", "headers", "securitySchemes", "security", "required",
-    "get", "put", "post", "delete", "patch", "head", "options", "trace",
-    "maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "maxLength",
-    "minLength", "maxItems", "minItems", "maxProperties", "minProperties", "multipleOf",
-    "enum", "const", "type", "pattern", "format", "dependentRequired", "uniqueItems",
-    "operationId", "application/json", "default",
+    "paths",
+    "components",
+    "schemas",
+    "properties",
+    "items",
+    "prefixItems",
+    "oneOf",
+    "anyOf",
+    "allOf",
+    "not",
+    "additionalProperties",
+    "requestBody",
+    "content",
+    "schema",
+    "responses",
+    "parameters",
+    "headers",
+    "securitySchemes",
+    "security",
+    "required",
+    "get",
+    "put",
+    "post",
+    "delete",
+    "patch",
+    "head",
+    "options",
+    "trace",
+    "maximum",
+    "minimum",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "maxItems",
+    "minItems",
+    "maxProperties",
+    "minProperties",
+    "multipleOf",
+    "enum",
+    "const",
+    "type",
+    "pattern",
+    "format",
+    "dependentRequired",
+    "uniqueItems",
+    "operationId",
+    "application/json",
+    "default",
 }
 
 

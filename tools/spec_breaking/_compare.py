@@ -34,9 +34,14 @@ class Comparison:
 
 
 def compare_specs(
-    old: Node, new: Node, *, changelog: str | None = None,
-    changelog_name: str = "CHANGELOG.md", sampling: bool = True,
-    examples: int = DEFAULT_EXAMPLES, seed: int = DEFAULT_SEED,
+    old: Node,
+    new: Node,
+    *,
+    changelog: str | None = None,
+    changelog_name: str = "CHANGELOG.md",
+    sampling: bool = True,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int = DEFAULT_SEED,
 ) -> Comparison:
     from spec_breaking._sampling import pattern_accepts_all, sample  # heavy imports
 
@@ -55,10 +60,15 @@ def compare_specs(
     new_version = str((new.get("info") or {}).get("version", "?"))
     intent = apply_intent(structural, old_version, new_version, changelog, changelog_name)
     return Comparison(
-        changes=structural, old_version=old_version, new_version=new_version,
+        changes=structural,
+        old_version=old_version,
+        new_version=new_version,
         operations=len(operations(old)),
         schemas=len((old.get("components") or {}).get("schemas") or {}),
-        sampled=sampled, seed=seed, notes=notes, intent=intent,
+        sampled=sampled,
+        seed=seed,
+        notes=notes,
+        intent=intent,
     )
 
 

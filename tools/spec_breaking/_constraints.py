@@ -41,8 +41,13 @@ class Pair:
         in_new = keyword in self.new or keyword not in self.old
         pointer = join(self.new_ptr if in_new else self.old_ptr, keyword)
         return Change(
-            pointer=pointer, what=what, old=old, new=new, side=self.direction.side,
-            via=[self.via], in_old=not in_new,
+            pointer=pointer,
+            what=what,
+            old=old,
+            new=new,
+            side=self.direction.side,
+            via=[self.via],
+            in_old=not in_new,
         )
 
 
@@ -245,8 +250,12 @@ def compare_multiple_of(pair: Pair) -> list[Change]:
     tighter, looser = not divides(new, old), not divides(old, new)
     what = "multipleOf made stricter" if tighter else "multipleOf relaxed"
     change = pair.change(
-        "multipleOf", what, show(old) if old is not None else ABSENT,
-        show(new) if new is not None else ABSENT, tighter=tighter, looser=looser,
+        "multipleOf",
+        what,
+        show(old) if old is not None else ABSENT,
+        show(new) if new is not None else ABSENT,
+        tighter=tighter,
+        looser=looser,
     )
     return [change] if change else []
 
@@ -263,8 +272,12 @@ def compare_pattern(pair: Pair, accepts_all: PatternCheck) -> list[Change]:
     tighter = isinstance(new, str) and not (isinstance(old, str) and accepts_all(old, new))
     looser = isinstance(old, str) and not (isinstance(new, str) and accepts_all(new, old))
     change = pair.change(
-        "pattern", "pattern changed", show(old) if old else ABSENT, show(new) if new else ABSENT,
-        tighter=tighter, looser=looser,
+        "pattern",
+        "pattern changed",
+        show(old) if old else ABSENT,
+        show(new) if new else ABSENT,
+        tighter=tighter,
+        looser=looser,
     )
     return [change] if change else []
 
@@ -280,17 +293,29 @@ def regex_is_valid(pattern: str) -> bool:
 def compare_format(pair: Pair, kinds: set[str] | None) -> list[Change]:
     """String formats: a new or different format may reject old values; integer formats
     are ranges and handled with the bounds."""
-    old, new = pair.old.get("format"), pair.new.get("format")
+    old, new = _string_format(pair.old), _string_format(pair.new)
     if old == new or old in _NUMERIC_FORMATS or new in _NUMERIC_FORMATS:
         return []
     if kinds is not None and "string" not in kinds:
         return []
     tighter, looser = new is not None, old is not None
     change = pair.change(
-        "format", "format changed", show(old) if old else ABSENT, show(new) if new else ABSENT,
-        tighter=tighter, looser=looser,
+        "format",
+        "format changed",
+        show(old) if old else ABSENT,
+        show(new) if new else ABSENT,
+        tighter=tighter,
+        looser=looser,
     )
     return [change] if change else []
+
+
+def _string_format(schema: Node) -> Any:
+    """``format: byte`` (OpenAPI 3.0) and ``contentEncoding: base64`` (3.1) say one thing."""
+    declared = schema.get("format")
+    if declared is None and str(schema.get("contentEncoding", "")).lower() == "base64":
+        return "byte"
+    return declared
 
 
 def compare_unique_items(pair: Pair) -> list[Change]:
@@ -315,7 +340,11 @@ def compare_dependent_required(pair: Pair) -> list[Change]:
     if not (added or dropped):
         return []
     change = pair.change(
-        "dependentRequired", "dependentRequired changed",
-        show(sorted(old)), show(sorted(new)), tighter=bool(added), looser=bool(dropped),
+        "dependentRequired",
+        "dependentRequired changed",
+        show(sorted(old)),
+        show(sorted(new)),
+        tighter=bool(added),
+        looser=bool(dropped),
     )
     return [change] if change else []

@@ -25,8 +25,13 @@ class Base:
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - fixed git argv, no shell
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False  # noqa: S607
+    # A fixed git argv, no shell; git from PATH as every developer and CI runs it.
+    return subprocess.run(  # noqa: S603
+        ["git", *args],  # noqa: S607
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

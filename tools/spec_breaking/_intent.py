@@ -33,7 +33,10 @@ def changelog_entry(text: str, version: str) -> tuple[str, str] | None:
 
 
 def apply_intent(
-    changes: list[Change], old_version: str, new_version: str, changelog: str | None,
+    changes: list[Change],
+    old_version: str,
+    new_version: str,
+    changelog: str | None,
     changelog_name: str,
 ) -> str | None:
     """Marks the changes a major bump plus CHANGELOG entry allows; returns what the report

@@ -32,13 +32,22 @@ def _schemas(old: Node, new: Node) -> list[Change]:
         if name in new_schemas:
             continue
         twins = [n for n in added if _shape(new_schemas[n]) == _shape(schema)]
-        changes.append(Change(
-            pointer=join("#", "components", "schemas", name),
-            what="component schema renamed" if len(twins) == 1 else "component schema removed",
-            old=name, new=twins[0] if len(twins) == 1 else "absent",
-            side=Side.NAMES, via=[name], in_old=True,
-        ))
+        changes.append(
+            Change(
+                pointer=join("#", "components", "schemas", name),
+                what="component schema renamed" if len(twins) == 1 else "component schema removed",
+                old=name,
+                new=twins[0] if len(twins) == 1 else _absent(added),
+                side=Side.NAMES,
+                via=[name],
+                in_old=True,
+            )
+        )
     return changes
+
+
+def _absent(added: list[str]) -> str:
+    return "absent" + (f" (schemas added: {', '.join(added)})" if added else "")
 
 
 def _security_schemes(old: Node, new: Node) -> list[Change]:
@@ -48,18 +57,31 @@ def _security_schemes(old: Node, new: Node) -> list[Change]:
     for name, scheme in old_schemes.items():
         pointer = join("#", "components", "securitySchemes", name)
         if name not in new_schemes:
-            changes.append(Change(
-                pointer=pointer, what="security scheme removed or renamed", old=name,
-                new="absent", side=Side.REQUESTS, via=[name], in_old=True,
-            ))
+            changes.append(
+                Change(
+                    pointer=pointer,
+                    what="security scheme removed or renamed",
+                    old=name,
+                    new="absent",
+                    side=Side.REQUESTS,
+                    via=[name],
+                    in_old=True,
+                )
+            )
             continue
         old_wire = _wire(scheme)
         new_wire = _wire(new_schemes[name])
         if old_wire != new_wire:
-            changes.append(Change(
-                pointer=pointer, what="security scheme changed", old=show(old_wire),
-                new=show(new_wire), side=Side.REQUESTS, via=[name],
-            ))
+            changes.append(
+                Change(
+                    pointer=pointer,
+                    what="security scheme changed",
+                    old=show(old_wire),
+                    new=show(new_wire),
+                    side=Side.REQUESTS,
+                    via=[name],
+                )
+            )
     return changes
 
 
@@ -78,7 +100,8 @@ def _shape(schema: Any) -> str:
     def strip(node: Any) -> Any:
         if isinstance(node, dict):
             return {
-                k: strip(v) for k, v in node.items()
+                k: strip(v)
+                for k, v in node.items()
                 if k not in _ANNOTATIONS and not str(k).startswith("x-")
             }
         if isinstance(node, list):

@@ -80,12 +80,18 @@ class OperationDiff:
             new_op = new_ops.get(key)
             if new_op is None:
                 gone = key[0] not in new_paths
-                changes.append(Change(
-                    pointer=old_op.pointer.rsplit("/", 1)[0] if gone else old_op.pointer,
-                    what="endpoint removed" if gone else "method removed",
-                    old=old_op.label, new="absent", side=Side.REQUESTS,
-                    via=[old_op.label], in_old=True,
-                ))
+                changes.append(
+                    Change(
+                        pointer=old_op.pointer.rsplit("/", 1)[0] if gone else old_op.pointer,
+                        what="endpoint removed" if gone else "method removed",
+                        old=old_op.label,
+                        new="absent",
+                        side=Side.REQUESTS,
+                        via=[old_op.label],
+                        in_old=True,
+                        subjects=[old_op.label, str(old_op.node.get("operationId", ""))],
+                    )
+                )
                 continue
             changes += self._operation_id(old_op, new_op)
             changes += self._parameters(old_op, new_op)
@@ -98,11 +104,17 @@ class OperationDiff:
         old_id, new_id = old.node.get("operationId"), new.node.get("operationId")
         if old_id is None or old_id == new_id:
             return []
-        return [Change(
-            pointer=join(new.pointer, "operationId"), what="operationId renamed",
-            old=str(old_id), new=str(new_id) if new_id else "absent", side=Side.NAMES,
-            via=[old.label],
-        )]
+        return [
+            Change(
+                pointer=join(new.pointer, "operationId"),
+                what="operationId renamed",
+                old=str(old_id),
+                new=str(new_id) if new_id else "absent",
+                side=Side.NAMES,
+                via=[old.label],
+                subjects=[str(old_id)],
+            )
+        ]
 
     # -- parameters ----------------------------------------------------------------------
 
@@ -125,30 +137,52 @@ class OperationDiff:
         for key, (node, ptr) in old_params.items():
             label = f"{old.label} {key[0]} parameter {node['name']}"
             if key not in new_params:
-                changes.append(Change(
-                    pointer=ptr, what="parameter removed", old=label, new="absent",
-                    side=Side.NAMES, via=[label], in_old=True,
-                ))
+                changes.append(
+                    Change(
+                        pointer=ptr,
+                        what="parameter removed",
+                        old=label,
+                        new="absent",
+                        side=Side.NAMES,
+                        via=[label],
+                        in_old=True,
+                    )
+                )
                 continue
             new_node, new_ptr = new_params[key]
             if new_node.get("required") and not node.get("required"):
-                changes.append(Change(
-                    pointer=join(new_ptr, "required"),
-                    what="optional parameter made required", old="required: false",
-                    new="required: true", side=Side.REQUESTS, via=[label],
-                ))
+                changes.append(
+                    Change(
+                        pointer=join(new_ptr, "required"),
+                        what="optional parameter made required",
+                        old="required: false",
+                        new="required: true",
+                        side=Side.REQUESTS,
+                        via=[label],
+                    )
+                )
             if "schema" in node and "schema" in new_node:
                 changes += self._schemas(
-                    Direction.REQUEST, node["schema"], join(ptr, "schema"),
-                    new_node["schema"], join(new_ptr, "schema"), label,
+                    Direction.REQUEST,
+                    node["schema"],
+                    join(ptr, "schema"),
+                    new_node["schema"],
+                    join(new_ptr, "schema"),
+                    label,
                 )
         for key, (node, ptr) in new_params.items():
             if key not in old_params and node.get("required"):
                 label = f"{new.label} {key[0]} parameter {node['name']}"
-                changes.append(Change(
-                    pointer=ptr, what="required parameter added", old="absent",
-                    new=f"{node['name']} (required)", side=Side.REQUESTS, via=[label],
-                ))
+                changes.append(
+                    Change(
+                        pointer=ptr,
+                        what="required parameter added",
+                        old="absent",
+                        new=f"{node['name']} (required)",
+                        side=Side.REQUESTS,
+                        via=[label],
+                    )
+                )
         return changes
 
     # -- bodies ----------------------------------------------------------------------------
@@ -163,42 +197,71 @@ class OperationDiff:
         label = f"{old.label} request body"
         if not isinstance(new_body, dict):
             if isinstance(old_body, dict):
-                return [Change(
-                    pointer=old_ptr, what="request body removed", old="a body", new="absent",
-                    side=Side.NAMES, via=[label], in_old=True,
-                )]
+                return [
+                    Change(
+                        pointer=old_ptr,
+                        what="request body removed",
+                        old="a body",
+                        new="absent",
+                        side=Side.NAMES,
+                        via=[label],
+                        in_old=True,
+                    )
+                ]
             return []
         if not isinstance(old_body, dict):
             if new_body.get("required"):
-                return [Change(
-                    pointer=join(new_ptr, "required"), what="required request body added",
-                    old="absent", new="required", side=Side.REQUESTS, via=[label],
-                )]
+                return [
+                    Change(
+                        pointer=join(new_ptr, "required"),
+                        what="required request body added",
+                        old="absent",
+                        new="required",
+                        side=Side.REQUESTS,
+                        via=[label],
+                    )
+                ]
             return []
         changes: list[Change] = []
         if new_body.get("required") and not old_body.get("required"):
-            changes.append(Change(
-                pointer=join(new_ptr, "required"), what="optional request body made required",
-                old="required: false", new="required: true", side=Side.REQUESTS, via=[label],
-            ))
+            changes.append(
+                Change(
+                    pointer=join(new_ptr, "required"),
+                    what="optional request body made required",
+                    old="required: false",
+                    new="required: true",
+                    side=Side.REQUESTS,
+                    via=[label],
+                )
+            )
         old_content: Node = old_body.get("content") or {}
         new_content: Node = new_body.get("content") or {}
         for media, old_media in old_content.items():
             where = join(old_ptr, "content", media)
             if media not in new_content:
-                changes.append(Change(
-                    pointer=where, what="request media type removed", old=media, new="absent",
-                    side=Side.REQUESTS, via=[label], in_old=True,
-                ))
+                changes.append(
+                    Change(
+                        pointer=where,
+                        what="request media type removed",
+                        old=media,
+                        new="absent",
+                        side=Side.REQUESTS,
+                        via=[label],
+                        in_old=True,
+                    )
+                )
                 continue
             new_media = new_content[media]
-            if isinstance(old_media, dict) and isinstance(new_media, dict):
-                if "schema" in old_media and "schema" in new_media:
-                    changes += self._schemas(
-                        Direction.REQUEST, old_media["schema"], join(where, "schema"),
-                        new_media["schema"], join(new_ptr, "content", media, "schema"),
-                        label, sample=is_json(media),
-                    )
+            if _has_schema(old_media) and _has_schema(new_media):
+                changes += self._schemas(
+                    Direction.REQUEST,
+                    old_media["schema"],
+                    join(where, "schema"),
+                    new_media["schema"],
+                    join(new_ptr, "content", media, "schema"),
+                    label,
+                    sample=is_json(media),
+                )
         return changes
 
     def _responses(self, old: Operation, new: Operation) -> list[Change]:
@@ -207,20 +270,32 @@ class OperationDiff:
         new_all: Node = new.node.get("responses") or {}
         for status in new_all:
             if str(status).startswith("2") and status not in old_all:
-                changes.append(Change(
-                    pointer=join(new.pointer, "responses", status),
-                    what="success status added", old="absent", new=str(status),
-                    side=Side.RESPONSES, via=[f"{old.label} {status}"],
-                ))
+                changes.append(
+                    Change(
+                        pointer=join(new.pointer, "responses", status),
+                        what="success status added",
+                        old="absent",
+                        new=str(status),
+                        side=Side.RESPONSES,
+                        via=[f"{old.label} {status}"],
+                    )
+                )
         for status, raw in old_all.items():
             label = f"{old.label} {status} response"
             old_ptr0 = join(old.pointer, "responses", status)
             if status not in new_all:
                 if str(status).startswith("2"):
-                    changes.append(Change(
-                        pointer=old_ptr0, what="success status removed", old=str(status),
-                        new="absent", side=Side.NAMES, via=[label], in_old=True,
-                    ))
+                    changes.append(
+                        Change(
+                            pointer=old_ptr0,
+                            what="success status removed",
+                            old=str(status),
+                            new="absent",
+                            side=Side.NAMES,
+                            via=[label],
+                            in_old=True,
+                        )
+                    )
                 continue
             old_resp, old_ptr, _ = self.old_refs.resolve(raw, old_ptr0)
             new_resp, new_ptr, _ = self.new_refs.resolve(
@@ -239,21 +314,28 @@ class OperationDiff:
         for media, new_media in new_content.items():
             if media not in old_content:
                 if old_content:
-                    changes.append(Change(
-                        pointer=join(new_ptr, "content", media),
-                        what="response media type added", old=show(sorted(old_content)),
-                        new=media, side=Side.RESPONSES, via=[label],
-                    ))
+                    changes.append(
+                        Change(
+                            pointer=join(new_ptr, "content", media),
+                            what="response media type added",
+                            old=show(sorted(old_content)),
+                            new=media,
+                            side=Side.RESPONSES,
+                            via=[label],
+                        )
+                    )
                 continue
             old_media = old_content[media]
-            if isinstance(old_media, dict) and isinstance(new_media, dict):
-                if "schema" in old_media and "schema" in new_media:
-                    changes += self._schemas(
-                        Direction.RESPONSE, old_media["schema"],
-                        join(old_ptr, "content", media, "schema"), new_media["schema"],
-                        join(new_ptr, "content", media, "schema"), label,
-                        sample=is_json(media),
-                    )
+            if _has_schema(old_media) and _has_schema(new_media):
+                changes += self._schemas(
+                    Direction.RESPONSE,
+                    old_media["schema"],
+                    join(old_ptr, "content", media, "schema"),
+                    new_media["schema"],
+                    join(new_ptr, "content", media, "schema"),
+                    label,
+                    sample=is_json(media),
+                )
         old_headers: Node = old.get("headers") or {}
         new_headers: Node = {str(k).lower(): v for k, v in (new.get("headers") or {}).items()}
         for name, raw in old_headers.items():
@@ -261,34 +343,47 @@ class OperationDiff:
             if not isinstance(header, dict):
                 continue
             new_raw = new_headers.get(str(name).lower())
-            new_header, n_ptr, _ = self.new_refs.resolve(
-                new_raw, join(new_ptr, "headers", name)
-            )
+            new_header, n_ptr, _ = self.new_refs.resolve(new_raw, join(new_ptr, "headers", name))
             if header.get("required") and not (
                 isinstance(new_header, dict) and new_header.get("required")
             ):
-                changes.append(Change(
-                    pointer=n_ptr if isinstance(new_header, dict) else ptr,
-                    what="required response header removed or made optional",
-                    old=f"{name} required", new="optional" if new_raw else "absent",
-                    side=Side.RESPONSES, via=[f"{label} header {name}"],
-                    in_old=not isinstance(new_header, dict),
-                ))
+                changes.append(
+                    Change(
+                        pointer=n_ptr if isinstance(new_header, dict) else ptr,
+                        what="required response header removed or made optional",
+                        old=f"{name} required",
+                        new="optional" if new_raw else "absent",
+                        side=Side.RESPONSES,
+                        via=[f"{label} header {name}"],
+                        in_old=not isinstance(new_header, dict),
+                    )
+                )
             if isinstance(new_header, dict) and "schema" in header and "schema" in new_header:
                 changes += self._schemas(
-                    Direction.RESPONSE, header["schema"], join(ptr, "schema"),
-                    new_header["schema"], join(n_ptr, "schema"), f"{label} header {name}",
+                    Direction.RESPONSE,
+                    header["schema"],
+                    join(ptr, "schema"),
+                    new_header["schema"],
+                    join(n_ptr, "schema"),
+                    f"{label} header {name}",
                     sample=False,
                 )
         return changes
 
     def _schemas(
-        self, direction: Direction, old: JSON, old_ptr: str, new: JSON, new_ptr: str,
-        via: str, *, sample: bool = True,
+        self,
+        direction: Direction,
+        old: JSON,
+        old_ptr: str,
+        new: JSON,
+        new_ptr: str,
+        via: str,
+        *,
+        sample: bool = True,
     ) -> list[Change]:
         if sample:
-            source, dest = (old_ptr, new_ptr) if direction is Direction.REQUEST else (
-                new_ptr, old_ptr
+            source, dest = (
+                (old_ptr, new_ptr) if direction is Direction.REQUEST else (new_ptr, old_ptr)
             )
             self.targets.append(Target(direction, source, dest, via))
         return self.schemas.compare(old, old_ptr, new, new_ptr, direction, via)
@@ -303,12 +398,20 @@ class OperationDiff:
             return []
         where = "security" if "security" in new.node else None
         pointer = join(new.pointer, "security") if where else "#/security"
-        return [Change(
-            pointer=pointer, what="security requirement changed",
-            old=show([dict(alt) for alt in sorted(old_alts)]),
-            new=show([dict(alt) for alt in sorted(new_alts)]),
-            side=Side.REQUESTS, via=[old.label],
-        )]
+        return [
+            Change(
+                pointer=pointer,
+                what="security requirement changed",
+                old=show([dict(alt) for alt in sorted(old_alts)]),
+                new=show([dict(alt) for alt in sorted(new_alts)]),
+                side=Side.REQUESTS,
+                via=[old.label],
+            )
+        ]
+
+
+def _has_schema(media: Any) -> bool:
+    return isinstance(media, dict) and "schema" in media
 
 
 Requirement = tuple[tuple[str, tuple[str, ...]], ...]
@@ -320,7 +423,7 @@ def _requirements(raw: Any) -> set[Requirement]:
     found: set[Requirement] = set()
     for alt in raw:
         if isinstance(alt, dict):
-            found.add(tuple(sorted((str(k), tuple(sorted(map(str, v or [])))) for k, v in alt.items())))
+            found.add(
+                tuple(sorted((str(k), tuple(sorted(map(str, v or [])))) for k, v in alt.items()))
+            )
     return found or {()}
-
-

@@ -61,7 +61,10 @@ def _numbers(schema: Node, *, integer: bool) -> list[Any]:
     step = Fraction(str(schema.get("multipleOf", 1 if integer else 0) or 0))
     low = _fraction(schema.get("minimum"))
     high = _fraction(schema.get("maximum"))
-    ex_low, ex_high = _fraction(schema.get("exclusiveMinimum")), _fraction(schema.get("exclusiveMaximum"))
+    ex_low, ex_high = (
+        _fraction(schema.get("exclusiveMinimum")),
+        _fraction(schema.get("exclusiveMaximum")),
+    )
     if ex_low is not None and step:
         low = ex_low + step if low is None else max(low, ex_low + step)
     if ex_high is not None and step:

@@ -67,7 +67,11 @@ def _entries(changes: list[Change]) -> list[str]:
             f"     breaks: {change.side.value}",
             f"     via:    {via}",
             f"     found:  {change.found_by}"
-            + (f"; e.g. {change.example}" if change.example and change.found_by != "sampling" else ""),
+            + (
+                f"; e.g. {change.example}"
+                if change.example and change.found_by != "sampling"
+                else ""
+            ),
         ]
         if change.allowed_by:
             lines.append(f"     allowed: {change.allowed_by}")

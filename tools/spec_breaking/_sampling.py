@@ -69,7 +69,9 @@ def sample(
             failure = dest.failure(target.dest_ptr, value)
             if failure is None:
                 continue
-            finding = _finding(target, failure.pointer, value, failure.message, failure.at, dest_side)
+            finding = _finding(
+                target, failure.pointer, value, failure.message, failure.at, dest_side
+            )
             known = findings.get(failure.pointer)
             if known is None or len(finding.example or "") < len(known.example or ""):
                 # The shortest failing value reads best in the report.
@@ -92,8 +94,11 @@ def _finding(
         what=f"a {kind} valid under the {giving} spec fails the {dest_side} spec",
         old=f"{giving} spec accepts {show(value, 200)}",
         new=f"{dest_side} spec rejects it at {at or '/'}: {message}",
-        side=target.direction.side, via=[target.via], found_by="sampling",
-        example=show(value, 200), in_old=dest_side == "old",
+        side=target.direction.side,
+        via=[target.via],
+        found_by="sampling",
+        example=show(value, 200),
+        in_old=dest_side == "old",
     )
 
 
@@ -140,23 +145,36 @@ def _draw_uncached(spec: Node, node: JSON, examples: int, seed_value: int) -> li
     synthetic: Node = {
         "openapi": "3.1.0",
         "info": {"title": "spec-breaking sample", "version": "0"},
-        "paths": {"/sample": {"post": {
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": _without_access_markers(copy.deepcopy(node)),
-            }}},
-            "responses": {"200": {"description": "sampled"}},
-        }}},
+        "paths": {
+            "/sample": {
+                "post": {
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": _without_access_markers(copy.deepcopy(node)),
+                            }
+                        },
+                    },
+                    "responses": {"200": {"description": "sampled"}},
+                }
+            }
+        },
         "components": components,
     }
-    operation = schemathesis.openapi.from_dict(synthetic, config=schemathesis.Config())[
-        "/sample"
-    ]["POST"]
+    operation = schemathesis.openapi.from_dict(synthetic, config=schemathesis.Config())["/sample"][
+        "POST"
+    ]
     drawn: list[JSON] = []
 
     @seed(seed_value)
     @settings(
-        max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck), derandomize=False,
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
     )
     @given(operation.as_strategy())
     def collect(case: Any) -> None:
@@ -189,7 +207,8 @@ def _closure(spec: Node, node: JSON) -> dict[str, JSON]:
 def _without_access_markers(node: JSON) -> JSON:
     if isinstance(node, dict):
         return {
-            k: _without_access_markers(v) for k, v in node.items()
+            k: _without_access_markers(v)
+            for k, v in node.items()
             if k not in ("readOnly", "writeOnly")
         }
     if isinstance(node, list):
@@ -209,7 +228,10 @@ def pattern_accepts_all(source: str, target: str, seed_value: int = 0) -> bool:
 
     @seed(seed_value)
     @settings(
-        max_examples=100, database=None, deadline=None, phases=[Phase.generate],
+        max_examples=100,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
     @given(strategy)

@@ -18,8 +18,17 @@ from spec_breaking._pointer import JSON, Node, Resolver, join
 # Validation keywords this walk does not reason about; a change to one is noted and left
 # to sampling (e.g. `not`: a model added to the fallback's exclusion list is a new model).
 _UNANALYSED = (
-    "not", "if", "then", "else", "dependentSchemas", "unevaluatedProperties",
-    "unevaluatedItems", "contains", "minContains", "maxContains", "propertyNames",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentSchemas",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contains",
+    "minContains",
+    "maxContains",
+    "propertyNames",
     "patternProperties",
 )
 _ALTERNATIVES = ("oneOf", "anyOf")
@@ -29,9 +38,7 @@ _OPEN: Node = {}
 class SchemaDiff:
     """Compares schemas of an old and a new spec document; collects unanalysed notes."""
 
-    def __init__(
-        self, old_doc: Node, new_doc: Node, accepts_all: kw.PatternCheck
-    ) -> None:
+    def __init__(self, old_doc: Node, new_doc: Node, accepts_all: kw.PatternCheck) -> None:
         self.old = Resolver(old_doc)
         self.new = Resolver(new_doc)
         self.accepts_all = accepts_all
@@ -39,8 +46,13 @@ class SchemaDiff:
         self._active: set[tuple[str, str, Direction]] = set()
 
     def compare(
-        self, old_node: JSON, old_ptr: str, new_node: JSON, new_ptr: str,
-        direction: Direction, via: str,
+        self,
+        old_node: JSON,
+        old_ptr: str,
+        new_node: JSON,
+        new_ptr: str,
+        direction: Direction,
+        via: str,
     ) -> list[Change]:
         old, old_ptr, _ = self.old.resolve(old_node, old_ptr)
         new, new_ptr, _ = self.new.resolve(new_node, new_ptr)
@@ -60,17 +72,25 @@ class SchemaDiff:
             self._active.discard(key)
 
     def _compare_booleans(
-        self, old: Node | None, old_ptr: str, new: Node | None, new_ptr: str,
-        direction: Direction, via: str,
+        self,
+        old: Node | None,
+        old_ptr: str,
+        new: Node | None,
+        new_ptr: str,
+        direction: Direction,
+        via: str,
     ) -> list[Change]:
         """``false`` schemas (accept nothing) against anything else."""
         tighter = new is None and old is not None
         looser = old is None and new is not None
         pair = kw.Pair(old or {}, new or {}, old_ptr, new_ptr, direction, via)
         change = pair.change(
-            "", "schema now rejects everything" if tighter else "schema now accepts values",
-            "false" if old is None else "a schema", "false" if new is None else "a schema",
-            tighter=tighter, looser=looser,
+            "",
+            "schema now rejects everything" if tighter else "schema now accepts values",
+            "false" if old is None else "a schema",
+            "false" if new is None else "a schema",
+            tighter=tighter,
+            looser=looser,
         )
         if change:
             change.pointer = change.pointer.removesuffix("/")
@@ -91,8 +111,13 @@ class SchemaDiff:
     # -- alternatives --------------------------------------------------------------
 
     def _compare_alternatives(
-        self, old: Node, old_ptr: str, new: Node, new_ptr: str,
-        direction: Direction, via: str,
+        self,
+        old: Node,
+        old_ptr: str,
+        new: Node,
+        new_ptr: str,
+        direction: Direction,
+        via: str,
     ) -> list[Change]:
         olds = self._branches(old, old_ptr, self.old)
         news = self._branches(new, new_ptr, self.new)
@@ -112,24 +137,40 @@ class SchemaDiff:
             best = min(trials, key=len) if trials else []
             if taking_is_choice and branch.has_key():
                 if direction is Direction.REQUEST:
-                    changes.append(Change(
-                        pointer=join(new_ptr, branch.keyword), what="oneOf branch removed",
-                        old=branch.label, new="no branch with " + branch.describe(),
-                        side=Side.REQUESTS if best else Side.NAMES, via=[via],
-                    ))
+                    changes.append(
+                        Change(
+                            pointer=join(new_ptr, branch.keyword),
+                            what="oneOf branch removed",
+                            old=branch.label,
+                            new="no branch with " + branch.describe(),
+                            side=Side.REQUESTS if best else Side.NAMES,
+                            via=[via],
+                            subjects=branch.subjects(),
+                        )
+                    )
                 elif best:
-                    changes.append(Change(
-                        pointer=branch.pointer, what="response variant added",
-                        old="no branch with " + branch.describe(), new=branch.label,
-                        side=Side.RESPONSES, via=[via],
-                    ))
+                    changes.append(
+                        Change(
+                            pointer=branch.pointer,
+                            what="response variant added",
+                            old="no branch with " + branch.describe(),
+                            new=branch.label,
+                            side=Side.RESPONSES,
+                            via=[via],
+                            subjects=branch.subjects(),
+                        )
+                    )
             else:
                 changes += best
         return changes
 
     def _compare_branch(
-        self, giving: Branch, other: Branch, giving_is_old: bool,
-        direction: Direction, via: str,
+        self,
+        giving: Branch,
+        other: Branch,
+        giving_is_old: bool,
+        direction: Direction,
+        via: str,
     ) -> list[Change]:
         old, new = (giving, other) if giving_is_old else (other, giving)
         label = giving.label if giving.label != "(the schema)" else other.label
@@ -152,15 +193,23 @@ class SchemaDiff:
     # -- one schema against one schema ------------------------------------------------
 
     def _compare_plain(
-        self, old: Node, old_ptr: str, new: Node, new_ptr: str,
-        direction: Direction, via: str,
+        self,
+        old: Node,
+        old_ptr: str,
+        new: Node,
+        new_ptr: str,
+        direction: Direction,
+        via: str,
     ) -> list[Change]:
         pair = kw.Pair(old, new, old_ptr, new_ptr, direction, via)
         changes = kw.compare_types(pair)
         old_kinds, new_kinds = kw.types_of(old), kw.types_of(new)
+        if changes and (old_kinds is None or new_kinds is None):
+            return changes  # a side that takes any value: nothing below it compares
         if old_kinds is not None and new_kinds is not None:
             kinds: set[str] | None = {
-                t for t in old_kinds | new_kinds
+                t
+                for t in old_kinds | new_kinds
                 if kw._covers(t, old_kinds) and kw._covers(t, new_kinds)
             }
             if not kinds:
@@ -196,47 +245,72 @@ class SchemaDiff:
         changes: list[Change] = []
         for name in [n for n in old_props if n in new_props]:
             changes += self.compare(
-                old_props[name], join(pair.old_ptr, "properties", name),
-                new_props[name], join(pair.new_ptr, "properties", name),
-                direction, f"{pair.via}.{name}",
+                old_props[name],
+                join(pair.old_ptr, "properties", name),
+                new_props[name],
+                join(pair.new_ptr, "properties", name),
+                direction,
+                f"{pair.via}.{name}",
             )
         removed = [n for n in old_props if n not in new_props]
         for name in removed:
             where = join(pair.old_ptr, "properties", name)
             if direction is Direction.REQUEST and new_extra is None:
-                changes.append(Change(
-                    pointer=where, what="request property removed from a closed schema",
-                    old=f"`{name}` accepted", new=f"`{name}` rejected (additionalProperties: false)",
-                    side=Side.REQUESTS, via=[f"{pair.via}.{name}"], in_old=True,
-                ))
+                changes.append(
+                    Change(
+                        pointer=where,
+                        what="request property removed from a closed schema",
+                        old=f"`{name}` accepted",
+                        new=f"`{name}` rejected (additionalProperties: false)",
+                        side=Side.REQUESTS,
+                        via=[f"{pair.via}.{name}"],
+                        in_old=True,
+                    )
+                )
             elif direction is Direction.REQUEST and new_extra is not _OPEN:
                 changes += self.compare(
-                    old_props[name], where, new_extra,
-                    join(pair.new_ptr, "additionalProperties"), direction, f"{pair.via}.{name}",
+                    old_props[name],
+                    where,
+                    new_extra,
+                    join(pair.new_ptr, "additionalProperties"),
+                    direction,
+                    f"{pair.via}.{name}",
                 )
             else:
                 required = direction is Direction.RESPONSE and name in old_required
-                changes.append(Change(
-                    pointer=where,
-                    what="response field removed" if required else "property removed",
-                    old=f"`{name}`" + (" (required)" if required else " (optional)"),
-                    new="absent",
-                    side=Side.RESPONSES if required else Side.NAMES,
-                    via=[f"{pair.via}.{name}"], in_old=True,
-                ))
+                changes.append(
+                    Change(
+                        pointer=where,
+                        what="response field removed" if required else "property removed",
+                        old=f"`{name}`" + (" (required)" if required else " (optional)"),
+                        new="absent",
+                        side=Side.RESPONSES if required else Side.NAMES,
+                        via=[f"{pair.via}.{name}"],
+                        in_old=True,
+                    )
+                )
         if direction is Direction.RESPONSE:
             for name in [n for n in new_props if n not in old_props]:
                 where = join(pair.new_ptr, "properties", name)
                 if old_extra is None:
-                    changes.append(Change(
-                        pointer=where, what="response property added to a closed schema",
-                        old="absent (additionalProperties: false)", new=f"`{name}`",
-                        side=Side.RESPONSES, via=[f"{pair.via}.{name}"],
-                    ))
+                    changes.append(
+                        Change(
+                            pointer=where,
+                            what="response property added to a closed schema",
+                            old="absent (additionalProperties: false)",
+                            new=f"`{name}`",
+                            side=Side.RESPONSES,
+                            via=[f"{pair.via}.{name}"],
+                        )
+                    )
                 elif old_extra is not _OPEN:
                     changes += self.compare(
-                        old_extra, join(pair.old_ptr, "additionalProperties"),
-                        new_props[name], where, direction, f"{pair.via}.{name}",
+                        old_extra,
+                        join(pair.old_ptr, "additionalProperties"),
+                        new_props[name],
+                        where,
+                        direction,
+                        f"{pair.via}.{name}",
                     )
         changes += _compare_required(pair, old_required, new_required, old_props, removed)
         changes += self._compare_extra(pair, old_extra, new_extra)
@@ -249,7 +323,8 @@ class SchemaDiff:
         if old_extra is None or new_extra is None:
             change = pair.change(
                 "additionalProperties",
-                "schema closed (additionalProperties: false)" if new_extra is None
+                "schema closed (additionalProperties: false)"
+                if new_extra is None
                 else "schema opened (additionalProperties allowed)",
                 "false" if old_extra is None else "allowed",
                 "false" if new_extra is None else "allowed",
@@ -260,9 +335,12 @@ class SchemaDiff:
         if old_extra is _OPEN and new_extra is _OPEN:
             return []
         return self.compare(
-            old_extra, join(pair.old_ptr, "additionalProperties"),
-            new_extra, join(pair.new_ptr, "additionalProperties"),
-            pair.direction, f"{pair.via}.*",
+            old_extra,
+            join(pair.old_ptr, "additionalProperties"),
+            new_extra,
+            join(pair.new_ptr, "additionalProperties"),
+            pair.direction,
+            f"{pair.via}.*",
         )
 
     def _compare_items(self, pair: kw.Pair) -> list[Change]:
@@ -270,9 +348,12 @@ class SchemaDiff:
         if old_items is None and new_items is None:
             return []
         return self.compare(
-            _OPEN if old_items is None else old_items, join(pair.old_ptr, "items"),
-            _OPEN if new_items is None else new_items, join(pair.new_ptr, "items"),
-            pair.direction, f"{pair.via}[]",
+            _OPEN if old_items is None else old_items,
+            join(pair.old_ptr, "items"),
+            _OPEN if new_items is None else new_items,
+            join(pair.new_ptr, "items"),
+            pair.direction,
+            f"{pair.via}[]",
         )
 
 
@@ -280,7 +361,11 @@ class Branch:
     """One ``oneOf``/``anyOf`` branch, resolved, with what identifies it."""
 
     def __init__(
-        self, schema: JSON, pointer: str, keyword: str, ref_name: str | None,
+        self,
+        schema: JSON,
+        pointer: str,
+        keyword: str,
+        ref_name: str | None,
         resolver: Resolver,
     ) -> None:
         self.schema, self.pointer, self.keyword = schema, pointer, keyword
@@ -293,12 +378,15 @@ class Branch:
                 self.keys["title"] = schema["title"]
         if ref_name:
             self.keys["ref"] = ref_name
-        self.label = ref_name or self.keys.get("title") or (
-            self.keys.get("const") or "(the schema)"
+        self.label = (
+            ref_name or self.keys.get("title") or (self.keys.get("const") or "(the schema)")
         )
 
     def has_key(self) -> bool:
         return bool(self.keys)
+
+    def subjects(self) -> list[str]:
+        return [self.label, *self.keys.values()]
 
     def describe(self) -> str:
         kind, value = next(iter(self.keys.items()))
@@ -329,26 +417,39 @@ def _const_properties(schema: Node, resolver: Resolver) -> str:
 
 
 def _compare_required(
-    pair: kw.Pair, old_required: set[str], new_required: set[str], old_props: Node,
+    pair: kw.Pair,
+    old_required: set[str],
+    new_required: set[str],
+    old_props: Node,
     removed: list[str],
 ) -> list[Change]:
     changes: list[Change] = []
     if pair.direction is Direction.REQUEST:
         for name in sorted(new_required - old_required):
-            changes.append(Change(
-                pointer=join(pair.new_ptr, "required"),
-                what="optional property made required" if name in old_props
-                else "required property added",
-                old=f"`{name}` optional" if name in old_props else f"`{name}` absent",
-                new=f"`{name}` required", side=Side.REQUESTS, via=[f"{pair.via}.{name}"],
-            ))
+            changes.append(
+                Change(
+                    pointer=join(pair.new_ptr, "required"),
+                    what="optional property made required"
+                    if name in old_props
+                    else "required property added",
+                    old=f"`{name}` optional" if name in old_props else f"`{name}` absent",
+                    new=f"`{name}` required",
+                    side=Side.REQUESTS,
+                    via=[f"{pair.via}.{name}"],
+                )
+            )
     else:
         for name in sorted(old_required - new_required - set(removed)):
-            changes.append(Change(
-                pointer=join(pair.new_ptr, "required"), what="response field made optional",
-                old=f"`{name}` required", new=f"`{name}` optional",
-                side=Side.RESPONSES, via=[f"{pair.via}.{name}"],
-            ))
+            changes.append(
+                Change(
+                    pointer=join(pair.new_ptr, "required"),
+                    what="response field made optional",
+                    old=f"`{name}` required",
+                    new=f"`{name}` optional",
+                    side=Side.RESPONSES,
+                    via=[f"{pair.via}.{name}"],
+                )
+            )
     return changes
 
 

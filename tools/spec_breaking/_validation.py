@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+# jsonschema ships no type stubs (types-jsonschema is not pinned here).
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -71,7 +72,8 @@ def _specific(error: ValidationError) -> ValidationError:
     for sub in error.context:
         by_branch[int(sub.relative_schema_path[0])].append(sub)
     meant = [
-        errs for errs in by_branch.values()
+        errs
+        for errs in by_branch.values()
         if not any(e.validator in _SELECTORS and len(e.relative_path) <= 1 for e in errs)
     ]
     if len(meant) != 1:

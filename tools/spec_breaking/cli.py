@@ -69,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     changelog_path: Path = args.changelog or spec.parent / "CHANGELOG.md"
     changelog = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else None
     comparison = compare_specs(
-        old, new, changelog=changelog, changelog_name=changelog_path.name,
-        sampling=not args.no_sampling, examples=args.examples, seed=args.seed,
+        old,
+        new,
+        changelog=changelog,
+        changelog_name=changelog_path.name,
+        sampling=not args.no_sampling,
+        examples=args.examples,
+        seed=args.seed,
     )
     print(render(comparison, f"{args.spec} (working tree)", base.label))
     print(f"({time.monotonic() - started:.1f} s)")
