@@ -13,7 +13,7 @@ from spec_breaking._pointer import Node
 from spec_breaking._schema_diff import SchemaDiff
 
 DEFAULT_SEED = 20251125
-DEFAULT_EXAMPLES = 40
+DEFAULT_EXAMPLES = 30
 
 
 @dataclass
@@ -88,13 +88,28 @@ def _merged(changes: list[Change]) -> list[Change]:
 def _confirm_or_add(structural: list[Change], finding: Change) -> None:
     """A sample failing where the walk already found a change confirms it; anywhere else
     it is a change of its own."""
-    schema_ptr = finding.pointer.rsplit("/", 1)[0]
+    schema_ptr, keyword = finding.pointer.rsplit("/", 1)
     same_side = [c for c in structural if c.side == finding.side]
-    exact = [c for c in same_side if c.pointer == finding.pointer]
     inside = [c for c in same_side if c.pointer.startswith(schema_ptr + "/")]
-    for change in exact or inside:
+    related = _RELATED.get(keyword, ())
+    ranked = (
+        [c for c in same_side if c.pointer == finding.pointer]
+        + [c for c in inside if c.pointer.endswith("/" + keyword)]
+        + [c for c in inside if any(word in c.what for word in related)]
+        + inside
+    )
+    for change in ranked[:1]:
         if change.example is None:
             change.example = finding.example
             change.found_by = "structure, confirmed by sampling"
         return
     structural.append(finding)
+
+
+# Which structural findings a failing keyword confirms, beyond its own pointer.
+_RELATED: dict[str, tuple[str, ...]] = {
+    "required": ("removed", "optional", "required"),
+    "additionalProperties": ("removed", "added", "closed", "opened"),
+    "oneOf": ("branch", "variant"),
+    "anyOf": ("branch", "variant"),
+}

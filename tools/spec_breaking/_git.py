@@ -75,7 +75,8 @@ def read_base(spec: Path, ref: str, why: str | None = None) -> Base:
         raise GitError(f"BASE={ref} is not a commit here (try a branch, tag or sha)")
     shown = _git(cwd, "show", f"{commit}:./{spec.name}")
     short = commit[:10]
-    label = f"{spec.name} at {ref} ({short}" + (f", {why})" if why else ")")
+    named = short if ref == commit else f"{ref} ({short})"
+    label = f"{spec.name} at {named}" + (f", {why}" if why else "")
     if shown.returncode != 0:
         return Base(None, label, f"{spec.name} did not exist at {ref} ({short})")
     return Base(shown.stdout, label)

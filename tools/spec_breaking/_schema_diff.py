@@ -130,11 +130,7 @@ class SchemaDiff:
             if match is not None:
                 changes += self._compare_branch(branch, match, giving is olds, direction, via)
                 continue
-            trials = [
-                self._compare_branch(branch, other, giving is olds, direction, via)
-                for other in taking
-            ]
-            best = min(trials, key=len) if trials else []
+            best = self._best_fit(branch, taking, giving is olds, direction, via)
             if taking_is_choice and branch.has_key():
                 if direction is Direction.REQUEST:
                     changes.append(
@@ -163,6 +159,27 @@ class SchemaDiff:
             else:
                 changes += best
         return changes
+
+    def _best_fit(
+        self,
+        branch: Branch,
+        candidates: list[Branch],
+        giving_is_old: bool,
+        direction: Direction,
+        via: str,
+    ) -> list[Change]:
+        """The changes against the branch that fits best; only its notes are kept."""
+        trials: list[tuple[list[Change], list[str]]] = []
+        for other in candidates:
+            mark = len(self.notes)
+            found = self._compare_branch(branch, other, giving_is_old, direction, via)
+            trials.append((found, self.notes[mark:]))
+            del self.notes[mark:]
+        if not trials:
+            return []
+        best, notes = min(trials, key=lambda trial: len(trial[0]))
+        self.notes += notes
+        return best
 
     def _compare_branch(
         self,
