@@ -204,6 +204,8 @@ def _show_bound(bound: Bound | None) -> str:
 def _bound_label(
     keyword: str, old: Bound | None, new: Bound | None, *, upper: bool, tighter: bool
 ) -> str:
+    if keyword == "format":  # an integer format is a range
+        return "format narrows the range" if tighter else "format widens the range"
     if old is None:
         return f"{keyword} added"
     if new is None:

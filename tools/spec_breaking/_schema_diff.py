@@ -254,10 +254,8 @@ class SchemaDiff:
 
     def _compare_object(self, pair: kw.Pair) -> list[Change]:
         old, new, direction = pair.old, pair.new, pair.direction
-        old_props: Node = old.get("properties") or {}
-        new_props: Node = new.get("properties") or {}
-        old_required = set(old.get("required") or [])
-        new_required = set(new.get("required") or [])
+        old_props, new_props = _properties(old), _properties(new)
+        old_required, new_required = _required(old), _required(new)
         old_extra, new_extra = _extra(old), _extra(new)
         changes: list[Change] = []
         for name in [n for n in old_props if n in new_props]:
@@ -468,6 +466,16 @@ def _compare_required(
                 )
             )
     return changes
+
+
+def _properties(schema: Node) -> Node:
+    found = schema.get("properties")
+    return found if isinstance(found, dict) else {}
+
+
+def _required(schema: Node) -> set[str]:
+    found = schema.get("required")
+    return {r for r in found if isinstance(r, str)} if isinstance(found, list) else set()
 
 
 def _as_schema(node: JSON) -> Node | None:

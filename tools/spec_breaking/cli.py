@@ -68,15 +68,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     changelog_path: Path = args.changelog or spec.parent / "CHANGELOG.md"
     changelog = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else None
-    comparison = compare_specs(
-        old,
-        new,
-        changelog=changelog,
-        changelog_name=changelog_path.name,
-        sampling=not args.no_sampling,
-        examples=args.examples,
-        seed=args.seed,
-    )
+    try:
+        comparison = compare_specs(
+            old,
+            new,
+            changelog=changelog,
+            changelog_name=changelog_path.name,
+            sampling=not args.no_sampling,
+            examples=args.examples,
+            seed=args.seed,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A document this tool cannot walk (not OpenAPI 3.1?): one line, not a traceback.
+        print(
+            f"spec-breaking: could not compare the specs ({type(exc).__name__}: {exc}); "
+            "are both OpenAPI 3.1 documents? (openapi-spec-validator will say)",
+            file=sys.stderr,
+        )
+        return 2
     print(render(comparison, f"{args.spec} (working tree)", base.label))
     print(f"({time.monotonic() - started:.1f} s)")
     return 1 if comparison.blocking else 0
