@@ -350,3 +350,16 @@ def compare_dependent_required(pair: Pair) -> list[Change]:
         looser=bool(dropped),
     )
     return [change] if change else []
+
+
+def merge_schemas(base: Node, extra: Node) -> Node:
+    """Two schemas that both apply, as one (properties and required united)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if key == "properties" and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        elif key == "required" and isinstance(merged.get(key), list):
+            merged[key] = sorted(set(merged[key]) | set(value))
+        else:
+            merged[key] = value
+    return merged

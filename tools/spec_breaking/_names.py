@@ -7,25 +7,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spec_breaking._changes import Change, Side, show
-from spec_breaking._pointer import Node, join
+from spec_breaking._changes import Change, Side
+from spec_breaking._pointer import Node, components, join
+from spec_breaking._security import compare_security_schemes
 
-# What a security scheme's wire behaviour is made of (descriptions are not).
-_SCHEME_FIELDS = ("type", "scheme", "in", "name", "bearerFormat", "flows", "openIdConnectUrl")
 _ANNOTATIONS = {"description", "title", "example", "examples", "summary", "$comment"}
 
 
 def compare_names(old: Node, new: Node) -> list[Change]:
-    return _schemas(old, new) + _security_schemes(old, new)
-
-
-def _components(spec: Node, kind: str) -> Node:
-    found = (spec.get("components") or {}).get(kind) or {}
-    return found if isinstance(found, dict) else {}
+    return _schemas(old, new) + compare_security_schemes(old, new)
 
 
 def _schemas(old: Node, new: Node) -> list[Change]:
-    old_schemas, new_schemas = _components(old, "schemas"), _components(new, "schemas")
+    old_schemas, new_schemas = components(old, "schemas"), components(new, "schemas")
     added = [n for n in new_schemas if n not in old_schemas]
     changes: list[Change] = []
     for name, schema in old_schemas.items():
@@ -48,50 +42,6 @@ def _schemas(old: Node, new: Node) -> list[Change]:
 
 def _absent(added: list[str]) -> str:
     return "absent" + (f" (schemas added: {', '.join(added)})" if added else "")
-
-
-def _security_schemes(old: Node, new: Node) -> list[Change]:
-    old_schemes = _components(old, "securitySchemes")
-    new_schemes = _components(new, "securitySchemes")
-    changes: list[Change] = []
-    for name, scheme in old_schemes.items():
-        pointer = join("#", "components", "securitySchemes", name)
-        if name not in new_schemes:
-            changes.append(
-                Change(
-                    pointer=pointer,
-                    what="security scheme removed or renamed",
-                    old=name,
-                    new="absent",
-                    side=Side.REQUESTS,
-                    via=[name],
-                    in_old=True,
-                )
-            )
-            continue
-        old_wire = _wire(scheme)
-        new_wire = _wire(new_schemes[name])
-        if old_wire != new_wire:
-            changes.append(
-                Change(
-                    pointer=pointer,
-                    what="security scheme changed",
-                    old=show(old_wire),
-                    new=show(new_wire),
-                    side=Side.REQUESTS,
-                    via=[name],
-                )
-            )
-    return changes
-
-
-def _wire(scheme: Any) -> dict[str, Any]:
-    if not isinstance(scheme, dict):
-        return {}
-    wire = {k: scheme[k] for k in _SCHEME_FIELDS if k in scheme}
-    if isinstance(wire.get("scheme"), str):
-        wire["scheme"] = wire["scheme"].lower()  # RFC 7235: case-insensitive
-    return wire
 
 
 def _shape(schema: Any) -> str:

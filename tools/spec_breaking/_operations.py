@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from spec_breaking._changes import Change, Direction, Side, show
+from spec_breaking._changes import Change, Direction, Side
+from spec_breaking._media import has_schema, is_json
 from spec_breaking._pointer import JSON, Node, Resolver, join
+from spec_breaking._responses import ResponseDiff
 from spec_breaking._schema_diff import SchemaDiff
+from spec_breaking._security import compare_security
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -59,18 +61,46 @@ def _template(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path)
 
 
-def is_json(media_type: str) -> bool:
-    base = media_type.split(";")[0].strip().lower()
-    return base == "application/json" or base.endswith("+json")
+class SchemaPairs:
+    """Each old/new schema pair met on the surface: compared now by ``SchemaDiff``, and
+    kept as a sampling `Target`."""
+
+    def __init__(self, schemas: SchemaDiff) -> None:
+        self.schemas = schemas
+        self.targets: list[Target] = []
+
+    def compare(
+        self,
+        direction: Direction,
+        old: JSON,
+        old_ptr: str,
+        new: JSON,
+        new_ptr: str,
+        via: str,
+        *,
+        sample: bool = True,
+    ) -> list[Change]:
+        if sample:
+            source, dest = (
+                (old_ptr, new_ptr) if direction is Direction.REQUEST else (new_ptr, old_ptr)
+            )
+            self.targets.append(Target(direction, source, dest, via))
+        return self.schemas.compare(old, old_ptr, new, new_ptr, direction, via)
 
 
 class OperationDiff:
-    """Compares the operations of two specs; schema pairs go through ``schemas``."""
+    """Compares the operations of two specs: endpoints, methods, operationIds, parameters,
+    request bodies here; responses in `ResponseDiff`, security in `_security`."""
 
     def __init__(self, old: Node, new: Node, schemas: SchemaDiff) -> None:
-        self.old, self.new, self.schemas = old, new, schemas
+        self.old, self.new = old, new
         self.old_refs, self.new_refs = Resolver(old), Resolver(new)
-        self.targets: list[Target] = []
+        self.pairs = SchemaPairs(schemas)
+        self.responses = ResponseDiff(self.old_refs, self.new_refs, self.pairs)
+
+    @property
+    def targets(self) -> list[Target]:
+        return self.pairs.targets
 
     def run(self) -> list[Change]:
         changes: list[Change] = []
@@ -96,8 +126,8 @@ class OperationDiff:
             changes += self._operation_id(old_op, new_op)
             changes += self._parameters(old_op, new_op)
             changes += self._request_body(old_op, new_op)
-            changes += self._responses(old_op, new_op)
-            changes += self._security(old_op, new_op)
+            changes += self.responses.compare(old_op, new_op)
+            changes += compare_security(self.old, self.new, old_op, new_op)
         return changes
 
     def _operation_id(self, old: Operation, new: Operation) -> list[Change]:
@@ -162,7 +192,7 @@ class OperationDiff:
                     )
                 )
             if "schema" in node and "schema" in new_node:
-                changes += self._schemas(
+                changes += self.pairs.compare(
                     Direction.REQUEST,
                     node["schema"],
                     join(ptr, "schema"),
@@ -252,8 +282,8 @@ class OperationDiff:
                 )
                 continue
             new_media = new_content[media]
-            if _has_schema(old_media) and _has_schema(new_media):
-                changes += self._schemas(
+            if has_schema(old_media) and has_schema(new_media):
+                changes += self.pairs.compare(
                     Direction.REQUEST,
                     old_media["schema"],
                     join(where, "schema"),
@@ -263,167 +293,3 @@ class OperationDiff:
                     sample=is_json(media),
                 )
         return changes
-
-    def _responses(self, old: Operation, new: Operation) -> list[Change]:
-        changes: list[Change] = []
-        old_all: Node = old.node.get("responses") or {}
-        new_all: Node = new.node.get("responses") or {}
-        for status in new_all:
-            if str(status).startswith("2") and status not in old_all:
-                changes.append(
-                    Change(
-                        pointer=join(new.pointer, "responses", status),
-                        what="success status added",
-                        old="absent",
-                        new=str(status),
-                        side=Side.RESPONSES,
-                        via=[f"{old.label} {status}"],
-                    )
-                )
-        for status, raw in old_all.items():
-            label = f"{old.label} {status} response"
-            old_ptr0 = join(old.pointer, "responses", status)
-            if status not in new_all:
-                if str(status).startswith("2"):
-                    changes.append(
-                        Change(
-                            pointer=old_ptr0,
-                            what="success status removed",
-                            old=str(status),
-                            new="absent",
-                            side=Side.NAMES,
-                            via=[label],
-                            in_old=True,
-                        )
-                    )
-                continue
-            old_resp, old_ptr, _ = self.old_refs.resolve(raw, old_ptr0)
-            new_resp, new_ptr, _ = self.new_refs.resolve(
-                new_all[status], join(new.pointer, "responses", status)
-            )
-            if isinstance(old_resp, dict) and isinstance(new_resp, dict):
-                changes += self._response(old_resp, old_ptr, new_resp, new_ptr, label)
-        return changes
-
-    def _response(
-        self, old: Node, old_ptr: str, new: Node, new_ptr: str, label: str
-    ) -> list[Change]:
-        changes: list[Change] = []
-        old_content: Node = old.get("content") or {}
-        new_content: Node = new.get("content") or {}
-        for media, new_media in new_content.items():
-            if media not in old_content:
-                if old_content:
-                    changes.append(
-                        Change(
-                            pointer=join(new_ptr, "content", media),
-                            what="response media type added",
-                            old=show(sorted(old_content)),
-                            new=media,
-                            side=Side.RESPONSES,
-                            via=[label],
-                        )
-                    )
-                continue
-            old_media = old_content[media]
-            if _has_schema(old_media) and _has_schema(new_media):
-                changes += self._schemas(
-                    Direction.RESPONSE,
-                    old_media["schema"],
-                    join(old_ptr, "content", media, "schema"),
-                    new_media["schema"],
-                    join(new_ptr, "content", media, "schema"),
-                    label,
-                    sample=is_json(media),
-                )
-        old_headers: Node = old.get("headers") or {}
-        new_headers: Node = {str(k).lower(): v for k, v in (new.get("headers") or {}).items()}
-        for name, raw in old_headers.items():
-            header, ptr, _ = self.old_refs.resolve(raw, join(old_ptr, "headers", name))
-            if not isinstance(header, dict):
-                continue
-            new_raw = new_headers.get(str(name).lower())
-            new_header, n_ptr, _ = self.new_refs.resolve(new_raw, join(new_ptr, "headers", name))
-            if header.get("required") and not (
-                isinstance(new_header, dict) and new_header.get("required")
-            ):
-                changes.append(
-                    Change(
-                        pointer=n_ptr if isinstance(new_header, dict) else ptr,
-                        what="required response header removed or made optional",
-                        old=f"{name} required",
-                        new="optional" if new_raw else "absent",
-                        side=Side.RESPONSES,
-                        via=[f"{label} header {name}"],
-                        in_old=not isinstance(new_header, dict),
-                    )
-                )
-            if isinstance(new_header, dict) and "schema" in header and "schema" in new_header:
-                changes += self._schemas(
-                    Direction.RESPONSE,
-                    header["schema"],
-                    join(ptr, "schema"),
-                    new_header["schema"],
-                    join(n_ptr, "schema"),
-                    f"{label} header {name}",
-                    sample=False,
-                )
-        return changes
-
-    def _schemas(
-        self,
-        direction: Direction,
-        old: JSON,
-        old_ptr: str,
-        new: JSON,
-        new_ptr: str,
-        via: str,
-        *,
-        sample: bool = True,
-    ) -> list[Change]:
-        if sample:
-            source, dest = (
-                (old_ptr, new_ptr) if direction is Direction.REQUEST else (new_ptr, old_ptr)
-            )
-            self.targets.append(Target(direction, source, dest, via))
-        return self.schemas.compare(old, old_ptr, new, new_ptr, direction, via)
-
-    # -- security ----------------------------------------------------------------------------
-
-    def _security(self, old: Operation, new: Operation) -> list[Change]:
-        old_alts = _requirements(old.node.get("security", self.old.get("security")))
-        new_alts = _requirements(new.node.get("security", self.new.get("security")))
-        lost = sorted(old_alts - new_alts)
-        if not lost or () in new_alts:  # `{}` among the alternatives: no auth needed
-            return []
-        where = "security" if "security" in new.node else None
-        pointer = join(new.pointer, "security") if where else "#/security"
-        return [
-            Change(
-                pointer=pointer,
-                what="security requirement changed",
-                old=show([dict(alt) for alt in sorted(old_alts)]),
-                new=show([dict(alt) for alt in sorted(new_alts)]),
-                side=Side.REQUESTS,
-                via=[old.label],
-            )
-        ]
-
-
-def _has_schema(media: Any) -> bool:
-    return isinstance(media, dict) and "schema" in media
-
-
-Requirement = tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def _requirements(raw: Any) -> set[Requirement]:
-    if not isinstance(raw, list):
-        return {()}
-    found: set[Requirement] = set()
-    for alt in raw:
-        if isinstance(alt, dict):
-            found.add(
-                tuple(sorted((str(k), tuple(sorted(map(str, v or [])))) for k, v in alt.items()))
-            )
-    return found or {()}

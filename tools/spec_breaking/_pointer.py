@@ -67,3 +67,9 @@ def index_by_identity(document: JSON) -> dict[int, str]:
             items = node.items() if isinstance(node, dict) else enumerate(node)
             stack.extend((value, join(pointer, key)) for key, value in items)
     return found
+
+
+def components(spec: Node, kind: str) -> Node:
+    """``components.<kind>`` of a spec, or an empty mapping."""
+    found = (spec.get("components") or {}).get(kind) or {}
+    return found if isinstance(found, dict) else {}

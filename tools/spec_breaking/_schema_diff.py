@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from spec_breaking import _constraints as kw
+from spec_breaking._alternatives import ALTERNATIVES, compare_alternatives
 from spec_breaking._changes import Change, Direction, Side
 from spec_breaking._pointer import JSON, Node, Resolver, join
 
@@ -31,7 +32,6 @@ _UNANALYSED = (
     "propertyNames",
     "patternProperties",
 )
-_ALTERNATIVES = ("oneOf", "anyOf")
 _OPEN: Node = {}
 
 
@@ -64,9 +64,9 @@ class SchemaDiff:
             return []
         self._active.add(key)
         try:
-            old, new = self._merge_all_of(old, self.old), self._merge_all_of(new, self.new)
-            if any(k in old or k in new for k in _ALTERNATIVES):
-                return self._compare_alternatives(old, old_ptr, new, new_ptr, direction, via)
+            old, new = self.merge_all_of(old, self.old), self.merge_all_of(new, self.new)
+            if any(k in old or k in new for k in ALTERNATIVES):
+                return compare_alternatives(self, old, old_ptr, new, new_ptr, direction, via)
             return self._compare_plain(old, old_ptr, new, new_ptr, direction, via)
         finally:
             self._active.discard(key)
@@ -96,7 +96,7 @@ class SchemaDiff:
             change.pointer = change.pointer.removesuffix("/")
         return [change] if change else []
 
-    def _merge_all_of(self, schema: Node, resolver: Resolver) -> Node:
+    def merge_all_of(self, schema: Node, resolver: Resolver) -> Node:
         """``allOf`` parts folded into one schema (properties and required united)."""
         parts = schema.get("allOf")
         if not isinstance(parts, list):
@@ -105,107 +105,8 @@ class SchemaDiff:
         for part in parts:
             resolved, _, _ = resolver.resolve(part, "#")
             if isinstance(resolved, dict):
-                merged = _merge(merged, self._merge_all_of(resolved, resolver))
+                merged = kw.merge_schemas(merged, self.merge_all_of(resolved, resolver))
         return merged
-
-    # -- alternatives --------------------------------------------------------------
-
-    def _compare_alternatives(
-        self,
-        old: Node,
-        old_ptr: str,
-        new: Node,
-        new_ptr: str,
-        direction: Direction,
-        via: str,
-    ) -> list[Change]:
-        olds = self._branches(old, old_ptr, self.old)
-        news = self._branches(new, new_ptr, self.new)
-        # Each value the giving side can produce must fit some branch of the other side.
-        giving, taking = (olds, news) if direction is Direction.REQUEST else (news, olds)
-        taking_is_choice = any(k in (new if giving is olds else old) for k in _ALTERNATIVES)
-        changes: list[Change] = []
-        for branch in giving:
-            match = _match(branch, taking)
-            if match is not None:
-                changes += self._compare_branch(branch, match, giving is olds, direction, via)
-                continue
-            best = self._best_fit(branch, taking, giving is olds, direction, via)
-            if taking_is_choice and branch.has_key():
-                if direction is Direction.REQUEST:
-                    changes.append(
-                        Change(
-                            pointer=join(new_ptr, branch.keyword),
-                            what="oneOf branch removed",
-                            old=branch.label,
-                            new="no branch with " + branch.describe(),
-                            side=Side.REQUESTS if best else Side.NAMES,
-                            via=[via],
-                            subjects=branch.subjects(),
-                        )
-                    )
-                elif best:
-                    changes.append(
-                        Change(
-                            pointer=branch.pointer,
-                            what="response variant added",
-                            old="no branch with " + branch.describe(),
-                            new=branch.label,
-                            side=Side.RESPONSES,
-                            via=[via],
-                            subjects=branch.subjects(),
-                        )
-                    )
-            else:
-                changes += best
-        return changes
-
-    def _best_fit(
-        self,
-        branch: Branch,
-        candidates: list[Branch],
-        giving_is_old: bool,
-        direction: Direction,
-        via: str,
-    ) -> list[Change]:
-        """The changes against the branch that fits best; only its notes are kept."""
-        trials: list[tuple[list[Change], list[str]]] = []
-        for other in candidates:
-            mark = len(self.notes)
-            found = self._compare_branch(branch, other, giving_is_old, direction, via)
-            trials.append((found, self.notes[mark:]))
-            del self.notes[mark:]
-        if not trials:
-            return []
-        best, notes = min(trials, key=lambda trial: len(trial[0]))
-        self.notes += notes
-        return best
-
-    def _compare_branch(
-        self,
-        giving: Branch,
-        other: Branch,
-        giving_is_old: bool,
-        direction: Direction,
-        via: str,
-    ) -> list[Change]:
-        old, new = (giving, other) if giving_is_old else (other, giving)
-        label = giving.label if giving.label != "(the schema)" else other.label
-        trail = via if label == "(the schema)" else f"{via} > {label}"
-        return self.compare(old.schema, old.pointer, new.schema, new.pointer, direction, trail)
-
-    def _branches(self, schema: Node, pointer: str, resolver: Resolver) -> list[Branch]:
-        keyword = next((k for k in _ALTERNATIVES if isinstance(schema.get(k), list)), None)
-        if keyword is None:
-            return [Branch(schema, pointer, "", None, resolver)]
-        siblings = {k: v for k, v in schema.items() if k not in _ALTERNATIVES}
-        found: list[Branch] = []
-        for i, raw in enumerate(schema[keyword]):
-            node, branch_ptr, ref_name = resolver.resolve(raw, join(pointer, keyword, i))
-            if isinstance(node, dict):
-                node = _merge(siblings, self._merge_all_of(node, resolver))
-            found.append(Branch(node, branch_ptr, keyword, ref_name, resolver))
-        return found
 
     # -- one schema against one schema ------------------------------------------------
 
@@ -372,65 +273,6 @@ class SchemaDiff:
         )
 
 
-class Branch:
-    """One ``oneOf``/``anyOf`` branch, resolved, with what identifies it."""
-
-    def __init__(
-        self,
-        schema: JSON,
-        pointer: str,
-        keyword: str,
-        ref_name: str | None,
-        resolver: Resolver,
-    ) -> None:
-        self.schema, self.pointer, self.keyword = schema, pointer, keyword
-        self.keys: dict[str, str] = {}
-        if isinstance(schema, dict):
-            consts = _const_properties(schema, resolver)
-            if consts:
-                self.keys["const"] = consts
-            if isinstance(schema.get("title"), str):
-                self.keys["title"] = schema["title"]
-        if ref_name:
-            self.keys["ref"] = ref_name
-        self.label = (
-            ref_name or self.keys.get("title") or (self.keys.get("const") or "(the schema)")
-        )
-
-    def has_key(self) -> bool:
-        return bool(self.keys)
-
-    def subjects(self) -> list[str]:
-        return [self.label, *self.keys.values()]
-
-    def describe(self) -> str:
-        kind, value = next(iter(self.keys.items()))
-        return {"const": value, "ref": f"$ref {value}", "title": f"title {value}"}[kind]
-
-
-def _match(branch: Branch, candidates: list[Branch]) -> Branch | None:
-    for kind in ("const", "ref", "title"):
-        if kind not in branch.keys:
-            continue
-        same = [c for c in candidates if c.keys.get(kind) == branch.keys[kind]]
-        if len(same) == 1:
-            return same[0]
-    return None
-
-
-def _const_properties(schema: Node, resolver: Resolver) -> str:
-    props = schema.get("properties")
-    if not isinstance(props, dict):
-        return ""
-    found: list[str] = []
-    for name in sorted(props):
-        node, _, _ = resolver.resolve(props[name], "#")
-        values = kw.allowed_values(node) if isinstance(node, dict) else None
-        if values is not None and len(values) == 1:
-            found.append(f"{name}={next(iter(values))}")
-    return ", ".join(found)
-
-
 def _compare_required(
     pair: kw.Pair,
     old_required: set[str],
@@ -493,18 +335,6 @@ def _extra(schema: Node) -> Node | None:
         return None
     extra = schema.get("additionalProperties", True)
     return _OPEN if extra is True or not isinstance(extra, dict) or not extra else extra
-
-
-def _merge(base: Node, extra: Node) -> Node:
-    merged = dict(base)
-    for key, value in extra.items():
-        if key == "properties" and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        elif key == "required" and isinstance(merged.get(key), list):
-            merged[key] = sorted(set(merged[key]) | set(value))
-        else:
-            merged[key] = value
-    return merged
 
 
 def _canon(value: Any) -> str:
