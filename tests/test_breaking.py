@@ -387,10 +387,16 @@ def test_description_example_and_extension_edits_are_quiet() -> None:
     quiet(compare(edited(edit)))
 
 
-def test_unchanged_spec_is_quiet_with_sampling() -> None:
-    comparison = compare(copy.deepcopy(BASE), sampling=True)
+def test_a_reworded_spec_is_quiet_with_sampling() -> None:
+    comparison = compare(edited(lambda s: s["info"].update(description="Reworded.")), sampling=True)
     quiet(comparison)
     assert comparison.sampled and all(comparison.sampled.values())
+
+
+def test_an_equal_spec_skips_sampling() -> None:
+    comparison = compare(copy.deepcopy(BASE), sampling=True)
+    quiet(comparison)
+    assert comparison.sampled is None and "sampling skipped" in render(comparison, "new", "old")
 
 
 # -- what only sampling sees ---------------------------------------------------------------
