@@ -13,7 +13,7 @@ Two layers, both run on every comparison:
   what the walk misses, and a failing sample is reported at the pointer of the keyword
   that rejected it.
 
-A break on purpose passes when ``info.version``'s major number was raised and the
+Specs are OpenAPI 3.1 (JSON Schema 2020-12 schemas). A break on purpose passes when ``info.version``'s major number was raised and the
 CHANGELOG entry for the new version names the change (`_intent`).
 """
 

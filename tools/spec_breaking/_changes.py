@@ -123,6 +123,7 @@ ABSENT = "(absent)"
 
 
 def show(value: Any, limit: int = 160) -> str:
-    """A short, stable rendering of a spec value for the report."""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    """A short, stable rendering of a spec value for the report. ASCII: generated strings
+    may hold lone surrogates, which a UTF-8 terminal cannot print."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=True, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
