@@ -38,12 +38,14 @@ def compare_alternatives(
             changes += _compare_branch(diff, branch, match, giving is olds, direction, via)
             continue
         best = _best_fit(diff, branch, taking, giving is olds, direction, via)
-        if taking_is_choice and branch.has_key():
+        # A keyed branch of one choice missing from the other choice is a model removed
+        # (requests) or a variant added (responses); anything else is a best fit.
+        if taking_is_choice and branch.keyword and branch.has_key():
             if direction is Direction.REQUEST:
                 changes.append(
                     Change(
                         pointer=join(new_ptr, branch.keyword),
-                        what="oneOf branch removed",
+                        what=f"{branch.keyword} branch removed",
                         old=branch.label,
                         new="no branch with " + branch.describe(),
                         side=Side.REQUESTS if best else Side.NAMES,
