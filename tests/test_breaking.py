@@ -88,7 +88,7 @@ def branch_property(
 
 def success_object(spec: Spec) -> tuple[dict[str, Any], str]:
     """The generation's 200 body (its first branch when it is a oneOf)."""
-    media = generation(spec)["responses"]["200"]["content"]["application/json"]
+    media = deref(spec, generation(spec)["responses"]["200"])[0]["content"]["application/json"]
     schema, pointer = deref(spec, media["schema"])
     if "oneOf" in schema:
         schema, pointer = deref(spec, schema["oneOf"][0])
@@ -99,7 +99,7 @@ def response_enum(spec: Spec) -> tuple[dict[str, Any], str]:
     """A property with an `enum` in a success body, with its pointer."""
     for item in spec["paths"].values():
         for op in item.values():
-            media = op["responses"]["200"]["content"]["application/json"]
+            media = deref(spec, op["responses"]["200"])[0]["content"]["application/json"]
             stack = [deref(spec, media["schema"])]
             while stack:
                 schema, pointer = stack.pop()
