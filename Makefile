@@ -29,7 +29,7 @@ demo: $(STAMP) ## generate a real PNG through the local mock (writes demo-output
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff + mypy --strict on the wrapper, spec validation
+lint: $(STAMP) ## ruff + mypy --strict on the wrapper and tools/, spec validation
 	$(BIN)/ruff check wrapper tests bench examples tools
 	$(BIN)/ruff format --check wrapper tests bench examples tools
 	$(BIN)/mypy
