@@ -325,6 +325,12 @@ def test_security_scheme_changed() -> None:
     assert "apiKey" in change.new
 
 
+def test_security_scheme_hints_are_quiet() -> None:
+    name = next(iter(BASE["components"]["securitySchemes"]))
+    hint = {"description": "Reworded.", "bearerFormat": "ak_ key or JWT"}
+    quiet(compare(edited(lambda s: s["components"]["securitySchemes"][name].update(hint))))
+
+
 # -- rows: quiet ---------------------------------------------------------------------------
 
 

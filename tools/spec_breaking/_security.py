@@ -11,8 +11,9 @@ from spec_breaking._pointer import Node, components, join
 if TYPE_CHECKING:
     from spec_breaking._operations import Operation
 
-# What a security scheme's wire behaviour is made of (descriptions are not).
-_SCHEME_FIELDS = ("type", "scheme", "in", "name", "bearerFormat", "flows", "openIdConnectUrl")
+# What a security scheme's wire behaviour is made of (descriptions and the bearerFormat
+# hint are not).
+_SCHEME_FIELDS = ("type", "scheme", "in", "name", "flows", "openIdConnectUrl")
 
 
 def compare_security_schemes(old: Node, new: Node) -> list[Change]:
