@@ -9,7 +9,6 @@ too (``resolve_model``), so the library and the CLI resolve names the same way.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
@@ -139,6 +138,8 @@ def rules_for(model: str) -> ModelRules:
 def _typo_edits(given: str, known: str) -> int | None:
     """How many characters differ, or None when only digits differ (another version,
     such as Seedream-4.0 beside Seedream-3.0, is a model of its own, not a typo)."""
+    import difflib  # only an id off the table needs it: keeps `import nebula_images` cheap
+
     edits = 0
     version_only = True
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
@@ -153,6 +154,8 @@ def _typo_edits(given: str, known: str) -> int | None:
 
 
 def _suggestion(model: str) -> str | None:
+    import difflib
+
     folded = model.casefold()
     names = {name.casefold(): name for name in MODELS}
     names.update({alias.casefold(): alias for rules in MODELS.values() for alias in rules.aliases})

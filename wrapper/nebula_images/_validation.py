@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -246,6 +245,8 @@ def prepare_body(
 
     seed = rules.fields.get("seed")
     if seed is not None and rules.known and "seed" not in given:
+        import secrets  # loaded on the first drawn seed, not at import
+
         high = int(seed.maximum) if seed.maximum is not None else 2**32 - 1
         body["seed"] = secrets.randbelow(high + 1)
 
