@@ -103,6 +103,22 @@ def test_misspelled_keywords_fail_at_the_call(client: Client, sent: list[Any]) -
     assert sent == []
 
 
+def test_signatures_are_explicit() -> None:
+    import inspect
+
+    from nebula_images.resources import AsyncImages, Images
+
+    for method in (
+        Images.generate,
+        Images.generate_many,
+        AsyncImages.generate,
+        AsyncImages.generate_many,
+    ):
+        parameters = inspect.signature(method).parameters
+        assert all(p.kind != inspect.Parameter.VAR_KEYWORD for p in parameters.values()), method
+        assert {"seed", "negative_prompt", "width", "image"} <= set(parameters)
+
+
 def test_generate_many_passes_the_chosen_defaults(client: Client, sent: list[Any]) -> None:
     outcomes = list(client.images.generate_many(["a", "b"], model="sdxl", width=512))
     assert len(outcomes) == 2
@@ -129,9 +145,16 @@ def test_help_documents_every_parameter_with_bounds_and_models() -> None:
 
 
 SNIPPET = """
-from nebula_images import Client
+from nebula_images import AsyncClient, Client
 
 client = Client(api_key="ak_x")
+aclient = AsyncClient(api_key="ak_x")
+
+
+async def main() -> None:
+    ASYNC_PROBLEM
+
+
 PROBLEM
 """
 
@@ -156,6 +179,11 @@ CASES = {
         'client.images.generate("x", model="acme/imaginary-1", seed=1, negative_prompt="n", image=b"", mask=b"")',
         None,
     ),
+    "async_sdxl_seed": ('await aclient.images.generate("x", model="sdxl", seed=1)', "deprecated"),
+    "async_schnell_seed": (
+        'await aclient.images.generate("x", model="flux-schnell", seed=1)',
+        None,
+    ),
     "sdxl_ok": (
         'r = client.images.generate("x", model="sdxl", negative_prompt="fog", num_steps=25)\nreveal_type(r)',
         None,
@@ -165,9 +193,10 @@ CASES = {
 
 def test_mypy_flags_parameters_a_model_does_not_take(tmp_path: Path) -> None:
     for name, (line, _) in CASES.items():
-        (tmp_path / f"case_{name}.py").write_text(
-            SNIPPET.replace("PROBLEM", line), encoding="utf-8"
-        )
+        code = SNIPPET.replace("ASYNC_PROBLEM", "pass").replace("PROBLEM", line)
+        if name.startswith("async_"):
+            code = SNIPPET.replace("ASYNC_PROBLEM", line).replace("PROBLEM", "")
+        (tmp_path / f"case_{name}.py").write_text(code, encoding="utf-8")
     run = subprocess.run(
         [
             sys.executable,
