@@ -156,3 +156,19 @@ def test_generated_table_is_what_the_generator_reads(spec: dict[str, Any]) -> No
         name: {**row, "together": dict(row["together"])}
         for name, row in nebula_images_rules.MODELS.items()
     }
+
+
+def test_parse_parameter_types_values_by_the_spec() -> None:
+    from nebula_images import ValidationError
+    from nebula_images._models_table import parse_parameter
+
+    assert parse_parameter("num-steps=8") == ("num_steps", 8)
+    assert parse_parameter("guidance_scale=3.5", "sdxl") == ("guidance_scale", 3.5)
+    assert parse_parameter("negative_prompt=a=b", "sdxl") == ("negative_prompt", "a=b")
+    assert parse_parameter("image=in.png", "flux-fill") == ("image", "in.png")
+    # A parameter another model takes is typed; the call then says this model refuses it.
+    assert parse_parameter("seed=3", "sdxl") == ("seed", 3)
+    for text, field in [("seed=x", "seed"), ("widht=8", "widht"), ("width", "--param")]:
+        with pytest.raises(ValidationError) as info:
+            parse_parameter(text)
+        assert info.value.field == field

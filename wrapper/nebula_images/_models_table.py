@@ -30,6 +30,7 @@ __all__ = [
     "MODELS",
     "ModelRules",
     "ParameterRule",
+    "parse_parameter",
     "resolve_model",
     "rules_for",
 ]
@@ -184,3 +185,40 @@ def resolve_model(model: str) -> str:
             f"pass model={suggestion!r} (the served ids: client.models.list())",
         )
     return model
+
+
+def _rule_anywhere(model: str, name: str) -> ParameterRule | None:
+    """``name``'s rule for ``model``, else as any model takes it (the wrapper then says
+    which model does not take it), else None (no model of the spec does)."""
+    found = rules_for(model).fields.get(name)
+    if found is not None:
+        return found
+    for rules in (*MODELS.values(), GENERIC):
+        if name in rules.fields:
+            return rules.fields[name]
+    return None
+
+
+def parse_parameter(text: str, model: str | None = None) -> tuple[str, object]:
+    """``NAME=VALUE`` (a command line's ``--param``) typed by the spec's rule for that
+    parameter of ``model``: an integer, a number, text, or a file path for an image.
+    The value is checked (bounds, enums) when the call is prepared, like any other."""
+    name, sep, value = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or not name:
+        raise ValidationError("--param", f"{text!r} is not NAME=VALUE", "write e.g. num_steps=8")
+    rule = _rule_anywhere(resolve_model(model or DEFAULT_MODEL), name)
+    if rule is None or name == "prompt":
+        names = sorted({n for r in (*MODELS.values(), GENERIC) for n in r.fields} - {"prompt"})
+        raise ValidationError(
+            name, "is not a parameter of the API", f"use one of {', '.join(names)}"
+        )
+    if rule.type in ("integer", "number"):
+        try:
+            return name, int(value) if rule.type == "integer" else float(value)
+        except ValueError:
+            kind = "an integer" if rule.type == "integer" else "a number"
+            raise ValidationError(
+                name, f"{value!r} is not {kind}", f"write {name}=<{kind}>"
+            ) from None
+    return name, value
