@@ -251,8 +251,10 @@ def _docs(rules: dict[str, Any]) -> list[tuple[str, str]]:
         if required and name != "prompt":
             text += f" Required by {', '.join(required)}."
         if name == "seed":
+            # What the wrapper does with the spec's bound (_validation.prepare_body).
+            high = takers[0]["parameters"][name].get("maximum", 2**32 - 1)
             text += (
-                " Left out, the client draws one uniformly from 0 to 4294967295 for a listed"
+                f" Left out, the client draws one uniformly from 0 to {high} for a listed"
                 " model that takes a seed and sends it, so ``image.seed`` reproduces the image;"
                 " -1 asks the server to pick."
             )
