@@ -10,8 +10,8 @@ STAMP := $(VENV)/.installed
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint lint-spec generate check-generated mock contract bench clean
-.PHONY: generate-python generate-mock-spec generate-polyglot polyglot polyglot-tools mock-dist-check
+.PHONY: help venv demo test lint lint-spec generate generate-python check-generated mock contract bench breaking clean
+.PHONY: generate-mock-spec generate-polyglot polyglot polyglot-tools mock-dist-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,10 +30,13 @@ demo: $(STAMP) ## generate a real PNG through the local mock (writes demo-output
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff + mypy --strict on the wrapper, spec validation
-	$(BIN)/ruff check wrapper mock tests bench examples polyglot
-	$(BIN)/ruff format --check wrapper mock tests bench examples polyglot
+# Every folder of Python code that ruff checks (wrapper, tests, tools, codegen, ...).
+LINT_PATHS := wrapper mock tests bench examples tools codegen polyglot
+lint: $(STAMP) ## ruff + mypy --strict on the wrapper, the mock and tools/, spec validation
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
+	$(BIN)/mypy tools/spec_breaking
 	$(BIN)/openapi-spec-validator openapi.yaml
 
 NODE_TOOLS := .node-tools
@@ -48,17 +51,22 @@ lint-spec: $(STAMP) $(SPECTRAL) ## openapi-spec-validator + Spectral (needs Node
 
 SPEC ?= openapi.yaml
 GENERATED_DIR ?= generated/nebula_images_api
-generate: generate-python generate-mock-spec generate-polyglot ## regenerate generated/ from openapi.yaml
+RULES_MODULE ?= generated/nebula_images_rules/__init__.py
+IMAGES_MODULE ?= wrapper/nebula_images/resources/images.py
+generate: generate-python generate-mock-spec generate-polyglot ## regenerate generated/ (and the typed calls) from openapi.yaml
 
 generate-mock-spec: ## copy openapi.yaml into the mock distribution (mock/nebula_images_mock/)
 	cp openapi.yaml mock/nebula_images_mock/openapi.yaml
 
-generate-python: $(STAMP) ## regenerate generated/nebula_images_api (the Python client) only
+generate-python: $(STAMP) ## the Python parts of `make generate`
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
 	  --meta none --config openapi-python-client.yaml --fail-on-warning \
 	  --output-path $(GENERATED_DIR) --overwrite
 	@rm -rf $(GENERATED_DIR)/.ruff_cache
 	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed
+	$(BIN)/python codegen/python_rules.py --spec $(SPEC) --rules $(RULES_MODULE) --images $(IMAGES_MODULE)
+	@touch $(dir $(RULES_MODULE))py.typed
+	$(BIN)/ruff format --isolated --quiet --line-length 100 $(RULES_MODULE) $(IMAGES_MODULE)
 
 # Other languages (issue #12): generated/typescript, generated/java, generated/go.
 # generate-polyglot skips, with a line, a language whose generator is not installed.
@@ -91,6 +99,12 @@ contract: $(STAMP) ## Schemathesis against the mock, or URL=... NEBULA_API_KEY=.
 
 bench: $(STAMP) ## benchmarks: print figures, write bench/results.json
 	$(BIN)/python bench/run.py
+
+# BASE: the git ref whose openapi.yaml is the old spec. Default: the merge-base of HEAD and
+# main (what this branch changed), or HEAD~1 on main. See tools/spec_breaking/_git.py.
+BASE ?=
+breaking: $(STAMP) ## fail on a spec change that breaks existing clients [BASE=<git ref>]
+	PYTHONPATH=tools $(BIN)/python -m spec_breaking --spec $(SPEC) $(if $(BASE),--base $(BASE),)
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) $(NODE_TOOLS) $(POLYGLOT_TOOLS) polyglot/typescript/node_modules polyglot/typescript/build .pytest_cache .mypy_cache .ruff_cache demo-output
