@@ -165,8 +165,8 @@ export interface components {
         /**
          * @description Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
          *     2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
-         *     diffusion models. When left out the server uses the model's
-         *     default (1024 for most models; see `x-nebula-models`).
+         *     diffusion models. When left out the server uses the model's own default (the
+         *     vendor's examples use 1024).
          */
         Dimension: number;
         /** @description Output width or height for FLUX.1 Fill-dev, a multiple of 16 from 64 to 2048. */
