@@ -37,6 +37,7 @@ COPIED = [
     "constraints.txt",
     "codegen",
     "wrapper",
+    "mock",
     "generated",
     "tests/conftest.py",
     "tests/test_models_table.py",
@@ -54,7 +55,7 @@ def make_copy(tmp_path: Path) -> Path:
         else:
             shutil.copy2(source, target)
     # Older than this repository's .venv stamp: make must never reinstall into it.
-    for name in ("pyproject.toml", "constraints.txt"):
+    for name in ("pyproject.toml", "constraints.txt", "mock/pyproject.toml"):
         os.utime(copy / name, (0, 0))
     return copy
 
@@ -105,7 +106,15 @@ def drop_seedream_guidance(spec: dict[str, Any]) -> None:
 
 def regenerate(copy: Path) -> None:
     run = subprocess.run(
-        ["make", "-s", "--no-print-directory", "generate-python", f"VENV={ROOT / '.venv'}"],
+        # The mock distribution carries its own copy of the spec (generate-mock-spec).
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "generate-python",
+            "generate-mock-spec",
+            f"VENV={ROOT / '.venv'}",
+        ],
         cwd=copy,
         capture_output=True,
         text=True,
@@ -117,7 +126,7 @@ def regenerate(copy: Path) -> None:
 def run_in_copy(copy: Path, *args: str, script: str | None = None) -> str:
     env = {
         **os.environ,
-        "PYTHONPATH": f"{copy / 'wrapper'}{os.pathsep}{copy / 'generated'}",
+        "PYTHONPATH": os.pathsep.join(str(copy / d) for d in ("wrapper", "mock", "generated")),
         "NEBULA_API_KEY": "",
     }
     command = [sys.executable, *(["-c", textwrap.dedent(script)] if script else args)]

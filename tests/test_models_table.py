@@ -76,7 +76,7 @@ def check_against_schema(spec: dict[str, Any], rules: ModelRules, schema: dict[s
             assert getattr(rule, attribute) == resolved.get(keyword), (rules.schema, name, keyword)
         assert rule.enum == (tuple(resolved["enum"]) if "enum" in resolved else None)
         kinds = {"integer": "integer", "number": "number", "string": "string"}
-        expected = "image" if resolved.get("format") == "byte" else None
+        expected = "image" if resolved.get("contentEncoding") == "base64" else None
         types = resolved["type"] if isinstance(resolved["type"], list) else [resolved["type"]]
         assert rule.type == (expected or kinds[next(t for t in types if t != "null")])
         assert rule.nullable == ("null" in types)
