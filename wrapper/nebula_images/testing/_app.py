@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ._config import CONFIGURABLE, MockConfig
-from ._faults import Fault, FaultQueue, FaultSpecError
+from ._faults import Fault, FaultQueue, FaultSpecError, failure_body
 from ._images import InpaintInputs, InputImageError, decode_inpaint_inputs, render_png
 from ._ledger import Ledger, LedgerEntry
 from ._ratelimit import RateLimiter
@@ -392,16 +392,14 @@ class MockApp:
             return
         if kind == "invalid_json":
             body = body[: len(body) // 2] + b"<<not json"
-        elif kind in {"invalid_base64", "failed_status"}:
+        elif kind == "invalid_base64":
             data = json.loads(body)
-            if kind == "invalid_base64" and "data" in data and isinstance(data["data"], list):
+            if "data" in data and isinstance(data["data"], list):
                 for item in data["data"]:
                     item["b64_json"] = "%%% not base64 %%%"
-            if kind == "failed_status":
-                assert fault is not None
-                data["status"] = "failed"
-                data["message"] = fault.message or "Image generation failed on the worker"
             body = json.dumps(data, separators=(",", ":")).encode()
+        elif fault is not None and kind == "failed_status":
+            body = failure_body(fault)
         await _raw(200, body, request_id)(scope, receive, send)
 
     def _catalogue(self) -> bytes:
