@@ -72,11 +72,12 @@ class MockApp:
     def __init__(
         self, config: MockConfig | None = None, *, clock: Callable[[], float] | None = None
     ) -> None:
-        """``clock``: the monotonic clock the rate limits count with (tests fake it)."""
+        """``clock``: the monotonic clock the rate limits and the idempotency window count
+        with (tests fake it)."""
         self._config = config or MockConfig()
         self.validator = SpecValidator()
         self.faults = FaultQueue()
-        self.ledger = Ledger()
+        self.ledger = Ledger(clock or time.monotonic)
         self._rate = RateLimiter(clock or time.monotonic)
         self._counter_lock = threading.Lock()
         self._requests_seen = 0
@@ -274,8 +275,8 @@ class MockApp:
         request_id: str,
     ) -> bytes:
         """The 200 body: a stored first result for a repeated key, else a new (billed) run."""
-        if idempotency_key is None:
-            return await self._run(generation, None, fault, request_id)
+        if idempotency_key is None or self._config.ignore_idempotency_key:
+            return await self._run(generation, idempotency_key, fault, request_id)
         # One lock per key: of two concurrent requests with one key, only one runs.
         slot = (key_id, idempotency_key)
         lock = self._key_locks.setdefault(slot, asyncio.Lock())
