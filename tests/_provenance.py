@@ -5,7 +5,7 @@ An *element* is one claim the spec makes:
 * a **node**: an operation, parameter, request body, response, header, security scheme,
   server, schema (a component, a property, an ``items``/``oneOf``/``not``/... subschema)
   or an ``x-`` extension object (and each mapping inside it);
-* a **keyword** of a node: a schema's bounds and rules (``minimum``, ``maxLength``,
+* a **keyword** of a node (or of a reference, beside its ``$ref``): a schema's bounds and rules (``minimum``, ``maxLength``,
   ``pattern``, ``enum``, ``const``, ``default``, ``required``, ``additionalProperties:
   false``, ``dependentRequired``, ``contentMediaType``, ...), the ``required`` flag of a
   parameter, header or request body, a media type under ``content`` (``content/
@@ -268,6 +268,14 @@ class Walker:
                     in_list=relative.rsplit("/", 1)[-1].isdigit(),
                 )
             )
+            if shape == "schema":
+                # OpenAPI 3.1: keywords beside a $ref apply too (`{$ref: ..., default: 4}`).
+                mapping_here = own if isinstance(own, dict) else {}
+                for key in SCHEMA_KEYWORDS:
+                    if key in node:
+                        self._keyword(
+                            pointer, key, marker, {str(k): v for k, v in mapping_here.items()}
+                        )
             return
         self._object(shape, pointer, node, marker, description)
 

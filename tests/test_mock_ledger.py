@@ -240,3 +240,10 @@ async def test_control_path_refuses_non_loopback_clients() -> None:
         transport = httpx.ASGITransport(app=app, client=(client_host, 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://mock") as c:
             assert (await c.get("/_mock/stats")).status_code == status
+
+
+def test_command_line_switch_ignores_the_key() -> None:
+    from nebula_images.testing.__main__ import build_parser
+
+    assert build_parser().parse_args(["--ignore-idempotency-key"]).ignore_idempotency_key
+    assert not build_parser().parse_args([]).ignore_idempotency_key

@@ -64,11 +64,18 @@ def test_an_unmarked_new_property_or_bound_fails(spec: dict[str, Any]) -> None:
     sdxl = _schemas(changed)["SDXLRequest"]
     sdxl["properties"]["style"] = {"description": "A style.", "type": "string", "enum": ["a"]}
     _schemas(changed)["Timings"]["properties"]["inference"]["maximum"] = 600
+    _schemas(changed)["FluxSchnellRequest"]["properties"]["num_steps"]["default"] = 4
     found = problems(changed, DOCUMENTED)
+    assert any(p.endswith("/FluxSchnellRequest/properties/num_steps/default") for p in found)
+    found.remove(next(p for p in found if p.endswith("/num_steps/default")))
     assert any(p.endswith("/SDXLRequest/properties/style") for p in found), found
     assert any(p.endswith("/SDXLRequest/properties/style/enum") for p in found), found
     assert any(p.endswith("/Timings/properties/inference/maximum") for p in found), found
     assert len(found) == 3, found
+    # A marker beside the $ref covers the keyword beside it.
+    num_steps = _schemas(changed)["FluxSchnellRequest"]["properties"]["num_steps"]
+    num_steps[MARKER] = {"default": "the vendor's example value, not a stated default"}
+    assert not any("num_steps" in p for p in problems(changed, DOCUMENTED))
 
 
 def test_a_listed_element_that_is_marked_fails(spec: dict[str, Any]) -> None:
