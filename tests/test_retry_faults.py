@@ -335,3 +335,21 @@ def test_fault_table_is_consistent_with_the_mock_faults(tmp_path: Path) -> None:
     target = os.environ.get("FAULT_TABLE")
     if target:
         Path(target).write_text(table, encoding="utf-8")
+
+
+def test_readme_retry_table_matches_the_retry_classes() -> None:
+    """The README's table names each status in the row of its class."""
+    import re
+
+    from nebula_images._retry import Failure, status_failure
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "billed" in line]
+    expected = [Failure.NEVER_STARTED, Failure.AMBIGUOUS]
+    assert len(rows) >= len(expected), rows
+    for line, failure in zip(rows, expected, strict=False):
+        statuses = [int(code) for code in re.findall(r"\b([45]\d\d)\b", line.split("|")[1])]
+        assert statuses and all(status_failure(code) is failure for code in statuses), line
+    final = next(line for line in readme.splitlines() if line.startswith("| 200 failure body"))
+    codes = [int(c) for c in re.findall(r"\b(5\d\d)\b", final.split("|")[1])]
+    assert codes == [501] and status_failure(501) is Failure.FINAL
