@@ -1,4 +1,4 @@
-"""Retries that never bill twice: failure classes, Retry-After, backoff and the deadline.
+"""Retries that do not bill twice by default: failure classes, Retry-After, backoff, deadline.
 
 The default settings must not bill twice even if the spec's assumptions are wrong: the
 vendor documents no ``Idempotency-Key`` (a server may ignore it) and no 5xx or 408
