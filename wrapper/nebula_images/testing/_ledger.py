@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,13 +39,16 @@ class StoredResult:
 
     body: bytes
     request_id: str
-    created_at: float  # time.monotonic()
+    created_at: float  # on the ledger's monotonic clock
 
 
 class Ledger:
     """Thread-safe record of billed generations plus the idempotency store."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: the monotonic clock the idempotency window counts with (tests fake
+        it to let the window pass without waiting)."""
+        self._clock = clock
         self._lock = threading.Lock()
         self._entries: list[LedgerEntry] = []
         self._results: dict[tuple[str, str], StoredResult] = {}
@@ -75,7 +79,7 @@ class Ledger:
 
     def lookup(self, scope: str, key: str, window_seconds: float) -> StoredResult | None:
         """The stored result for ``key`` if it is younger than the window, and count the replay."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             stored = self._results.get((scope, key))
             if stored is None:
@@ -89,7 +93,7 @@ class Ledger:
     def store(self, scope: str, key: str, body: bytes, request_id: str) -> None:
         """Keep ``body`` as the first result of ``key``."""
         with self._lock:
-            self._results[(scope, key)] = StoredResult(body, request_id, time.monotonic())
+            self._results[(scope, key)] = StoredResult(body, request_id, self._clock())
 
     def clear(self) -> None:
         """Forget every entry and stored result."""
