@@ -379,3 +379,47 @@ def test_env_proxies_only_for_https(base: str, expected: bool) -> None:
     from nebula_images._auth import may_use_env_proxies
 
     assert may_use_env_proxies(base) is expected
+
+
+def _batch_in_subprocess(image: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``generate_many`` (what the CLI's JSONL jobs run) with ``"image": image``, in a
+    child with 1 GiB of address space and 30 s: the batch hashes its input files."""
+    code = textwrap.dedent(
+        f"""
+        import resource, time
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        from nebula_images import Client
+        started = time.monotonic()
+        item = {{"prompt": "a fox", "model": "black-forest-labs/FLUX.1-Fill-dev",
+                 "image": {image!r}, "mask": {str(tmp_path / "mask.png")!r}}}
+        with Client(api_key="ak_x", base_url="http://127.0.0.1:1/api/v1") as client:
+            try:
+                (outcome,) = client.images.generate_many([item], output_dir={str(tmp_path)!r})
+                error = getattr(outcome, "exception", outcome)
+                print(type(error).__name__, round(time.monotonic() - started, 3), error)
+            except BaseException as exc:
+                print("raised", type(exc).__name__, round(time.monotonic() - started, 3))
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo"])
+def test_a_batch_item_naming_a_device_or_fifo_fails_alone_and_at_once(
+    kind: str, tmp_path: Path
+) -> None:
+    (tmp_path / "mask.png").write_bytes(PNG)
+    image = kind
+    if kind == "fifo":
+        image = str(tmp_path / "pipe.png")
+        os.mkfifo(image)
+    try:
+        proc = _batch_in_subprocess(image, tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the batch blocked on its input file for 30 s")
+    kind_seen, elapsed, message = [*proc.stdout.split(" ", 2), "", ""][:3]
+    assert kind_seen == "ValidationError", proc.stdout + proc.stderr
+    assert float(elapsed) < 2.0
+    assert "regular file" in message
