@@ -230,7 +230,7 @@ def test_reused_key_with_another_body_is_refused_and_not_billed(
     first = mock_http.post("/images/generation", json=BODY, headers=key)
     assert first.status_code == 200
     other = mock_http.post("/images/generation", json={**BODY, "prompt": "a cat"}, headers=key)
-    assert_error(other, 422, "Idempotency-Key")
+    assert_error(other, 409, "Idempotency-Key")
     same = mock_http.post("/images/generation", json=BODY, headers=key)
     assert same.status_code == 200 and same.json() == first.json()
     # Key order and spacing do not make another body.
@@ -248,7 +248,7 @@ async def test_concurrent_reuse_with_other_bodies_bills_once(mock: MockServer) -
             *(c.post("/images/generation", json={**BODY, "prompt": p}) for p in prompts)
         )
     statuses = sorted({r.status_code for r in responses})
-    assert statuses == [200, 422]
+    assert statuses == [200, 409]
     winners = {p for p, r in zip(prompts, responses, strict=True) if r.status_code == 200}
     assert len(winners) == 1  # every 200 carries the first body's result
     assert len({r.content for r in responses if r.status_code == 200}) == 1

@@ -3,7 +3,8 @@
 Order of checks for an API request (each answered with the spec's ``Error`` body):
 unknown path 404 -> wrong method 405 (+ ``Allow``) -> auth 401 -> rate limits 429 ->
 queued fault -> body size 413 -> content type 415 -> unreadable body 400 -> schema 422
--> unknown model 404 -> inpainting inputs 400 -> idempotency replay or generation.
+-> unknown model 404 -> inpainting inputs 400 -> idempotency replay (409 when the key
+was first used with another body) or generation.
 
 The control path ``/_mock/...`` (faults, ledger, config, reset, stats) is not in the
 spec and needs no key, so it answers only what can only come from this machine's own
@@ -305,7 +306,7 @@ class MockApp:
                     )
                 except IdempotencyKeyReused:
                     raise RequestRejected(
-                        422,
+                        409,
                         "Idempotency-Key: this key was first used with another request body; "
                         "send the same body to get its result, or use a new key",
                     ) from None
