@@ -1,7 +1,7 @@
 /*
 NebulaBlock Serverless Image Generation API
 
-Hand-written contract of NebulaBlock's serverless image-generation API, the single source of truth from which clients in every language are generated.  It is built from the vendor's reference page \"Generate Serverless Images\" and the vendor's model table. Where those pages are silent or contradict each other, this spec decides, and the `description` of the field or response concerned says so. Decisions that apply everywhere:  * **Method and path.** The reference page's curl example says `GET` and repeats   `/api/v1` in its URL; both are slips. Generation is `POST /images/generation`   under the server URL below. * **`model_name`, not `model`.** Newer vendor pages spell the request field `model`;   the reference page says `model_name`, and the reference page wins. * **Per-model parameters.** Each model accepts only the parameters of the vendor's   table. The request body is a `oneOf` with one schema per model (its `model_name`   is a `const`), plus `OtherModelRequest` for model ids this spec does not list yet,   so a new model on the server does not need a new client. The per-model schemas   are closed (`additionalProperties: false`): a parameter the model does not take   is a 422, not silently ignored. No `discriminator` is declared because the   fallback schema has no fixed value to map; the `const` on `model_name` selects   the schema just as well. The `x-nebula-models` extension of this document adds   only what JSON Schema cannot say (kind, aliases, timeouts, the default model). * **Errors** always have the body `ErrorResponse` (`{\"message\", \"status\": \"failed\",   \"data\": null}`), the shape the vendor's other endpoints use. * **Generator-friendly schemas.** This document is fed to the code generators of   several languages, so it avoids what common ones get wrong: integers that can pass   2^31 say `format: int64` (otherwise Java and Go pick 32-bit types); no property is   typed `null` alone (Go's generator emits code that does not compile); no   component is named after a type that languages already have (`Error` shadowed   `java.lang.Error` and TypeScript's global `Error`, hence `ErrorResponse`); base64   fields are plain strings with `contentEncoding: base64` and no `format: byte`   (some generators decode `format: byte` for you, some as text, which breaks on   image bytes: clients decode the text themselves). * **Request ids.** Every response carries `X-Request-ID` (decided: the local mock   sends one; quote it when reporting a problem). 
+Hand-written contract of NebulaBlock's serverless image-generation API, the single source of truth from which clients in every language are generated.  It is built from the vendor's reference page \"Generate Serverless Images\" and the vendor's model table. Where those pages are silent or contradict each other, this spec decides, and the `description` of the field or response concerned says so. Decisions that apply everywhere:  * **Method and path.** The reference page's curl example says `GET` and repeats   `/api/v1` in its URL; both are slips. Generation is `POST /images/generation`   under the server URL below. * **`model_name`, not `model`.** Newer vendor pages spell the request field `model`;   the reference page says `model_name`, and the reference page wins. * **Per-model parameters.** Each model accepts only the parameters of the vendor's   table. The request body is a `oneOf` with one schema per model (its `model_name`   is a `const`), plus `OtherModelRequest` for model ids this spec does not list yet,   so a new model on the server does not need a new client. The per-model schemas   are closed (`additionalProperties: false`): a parameter the model does not take   is a 422, not silently ignored. No `discriminator` is declared because the   fallback schema has no fixed value to map; the `const` on `model_name` selects   the schema just as well. The `x-nebula-models` extension of this document adds   only what JSON Schema cannot say (kind, aliases, timeouts, the default model). * **Errors** always have the body `ErrorResponse` (`{\"message\", \"status\": \"failed\",   \"data\": null}`), the shape the vendor's other endpoints use. * **Generator-friendly schemas.** This document is fed to the code generators of   several languages, so it avoids what common ones get wrong: integers that can pass   2^31 say `format: int64` (otherwise Java and Go pick 32-bit types); no property is   typed `null` alone (Go's generator emits code that does not compile); no   component is named after a type that languages already have (`Error` shadowed   `java.lang.Error` and TypeScript's global `Error`, hence `ErrorResponse`); base64   fields are plain strings with `contentEncoding: base64` and no `format: byte`   (some generators decode `format: byte` for you, some as text, which breaks on   image bytes: clients decode the text themselves). * **Request ids.** Every response carries `X-Request-ID` (decided: the local mock   sends one; quote it when reporting a problem). * **What the vendor states, and what is decided.** Every element of this document   that the vendor's pages do not state (an operation, parameter, header, status,   schema, property, bound, enum, default, extension entry or behaviour) carries the   extension `x-nebula-assumed`, and its `description` (or the nearest enclosing one)   has a sentence starting \"Decided:\". The marker's value is either a one-line reason   (the object and everything inside it are assumed) or a map from a keyword, or a   path relative to the object, to a one-line reason (the object is the vendor's,   those parts of it are decided). A `$ref` to an assumed object is an assumption   too. `tests/test_provenance.py` holds the vendor-documented elements as data, each   with the vendor sentence it rests on, and fails on any element that is neither   on that list nor marked, and on any listed element that is marked. 
 
 API version: 2.0.0
 */
@@ -34,13 +34,13 @@ func (r ApiGenerateImageRequest) ImageGenerationRequest(imageGenerationRequest I
 	return r
 }
 
-// An opaque key, unique per logical generation (a UUID is a good choice). A request that repeats a key the server has already seen within 24 hours does not start, and is not billed for, a second generation: the server answers with the first request&#39;s result. Clients send the same key on every retry of one call, so that a retry after a timeout or a dropped connection is never billed twice. Visible ASCII only, at most 255 characters. 
+// An opaque key, unique per logical generation (a UUID is a good choice). Decided: the vendor&#39;s pages document no such header. A server that honours it (the local mock does) answers a request that repeats a key seen within 24 hours with the first request&#39;s result, without starting or billing a second generation. A server that ignores it runs and bills every request, so clients must not count on it: retries that could bill twice are left to the caller (&#x60;retry_ambiguous&#x60;). Clients send the same key on every retry of one call. Visible ASCII only, at most 255 characters. 
 func (r ApiGenerateImageRequest) IdempotencyKey(idempotencyKey string) ApiGenerateImageRequest {
 	r.idempotencyKey = &idempotencyKey
 	return r
 }
 
-func (r ApiGenerateImageRequest) Execute() (*ImageGenerationResponse, *http.Response, error) {
+func (r ApiGenerateImageRequest) Execute() (*GenerateImage200Response, *http.Response, error) {
 	return r.ApiService.GenerateImageExecute(r)
 }
 
@@ -65,13 +65,13 @@ func (a *ImagesAPIService) GenerateImage(ctx context.Context) ApiGenerateImageRe
 }
 
 // Execute executes the request
-//  @return ImageGenerationResponse
-func (a *ImagesAPIService) GenerateImageExecute(r ApiGenerateImageRequest) (*ImageGenerationResponse, *http.Response, error) {
+//  @return GenerateImage200Response
+func (a *ImagesAPIService) GenerateImageExecute(r ApiGenerateImageRequest) (*GenerateImage200Response, *http.Response, error) {
 	var (
 		localVarHTTPMethod   = http.MethodPost
 		localVarPostBody     interface{}
 		formFiles            []formFile
-		localVarReturnValue  *ImageGenerationResponse
+		localVarReturnValue  *GenerateImage200Response
 	)
 
 	localBasePath, err := a.client.cfg.ServerURLWithContext(r.ctx, "ImagesAPIService.GenerateImage")
@@ -166,6 +166,17 @@ func (a *ImagesAPIService) GenerateImageExecute(r ApiGenerateImageRequest) (*Ima
 			return localVarReturnValue, localVarHTTPResponse, newErr
 		}
 		if localVarHTTPResponse.StatusCode == 404 {
+			var v ErrorResponse
+			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
+			if err != nil {
+				newErr.error = err.Error()
+				return localVarReturnValue, localVarHTTPResponse, newErr
+			}
+					newErr.error = formatErrorMessage(localVarHTTPResponse.Status, &v)
+					newErr.model = v
+			return localVarReturnValue, localVarHTTPResponse, newErr
+		}
+		if localVarHTTPResponse.StatusCode == 409 {
 			var v ErrorResponse
 			err = a.client.decode(&v, localVarBody, localVarHTTPResponse.Header.Get("Content-Type"))
 			if err != nil {

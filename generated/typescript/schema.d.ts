@@ -38,7 +38,9 @@ export interface paths {
         /**
          * List serverless models
          * @description Lists every serverless model of the platform, text and embedding models
-         *     included; image models have `model_type: Image`. Free to call and idempotent.
+         *     included; image models have `model_type: Image`. Decided: treated as free and
+         *     idempotent (the vendor states no price for it), so clients retry it after any
+         *     failure that is not final.
          */
         get: operations["list_models"];
         put?: never;
@@ -60,10 +62,17 @@ export interface components {
         ImageGenerationRequest: components["schemas"]["SDXLRequest"] | components["schemas"]["FluxSchnellRequest"] | components["schemas"]["SeedreamRequest"] | components["schemas"]["FluxFillRequest"] | components["schemas"]["OtherModelRequest"];
         /**
          * SDXLRequest
-         * @description Stable Diffusion XL base 1.0, text-to-image. Vendor defaults 25 steps, guidance 9, 1024x1024.
+         * @description Stable Diffusion XL base 1.0, text-to-image (the vendor's example sends 25 steps,
+         *     guidance 9, 1024x1024).
+         *     Decided: `model_name` is required as well as `prompt`, and the schema is closed
+         *     (a parameter the model does not take is refused with 422; the vendor's table
+         *     says which parameters each model takes, not what happens to others).
          */
         SDXLRequest: {
-            /** @constant */
+            /**
+             * @description The model to run; this schema applies to SDXL base 1.0.
+             * @constant
+             */
             model_name: "stabilityai/stable-diffusion-xl-base-1.0";
             prompt: components["schemas"]["Prompt"];
             negative_prompt?: components["schemas"]["NegativePrompt"];
@@ -74,10 +83,17 @@ export interface components {
         };
         /**
          * FluxSchnellRequest
-         * @description FLUX.1 schnell, text-to-image, the only model that takes a `seed`. Vendor defaults 4 steps, guidance 3.5, 1024x1024.
+         * @description FLUX.1 schnell, text-to-image, the only model that takes a `seed` (the vendor's
+         *     example sends 4 steps, guidance 3.5, 1024x1024, seed -1).
+         *     Decided: `model_name` is required as well as `prompt`, and the schema is closed
+         *     (a parameter the model does not take is refused with 422; the vendor's table
+         *     says which parameters each model takes, not what happens to others).
          */
         FluxSchnellRequest: {
-            /** @constant */
+            /**
+             * @description The model to run; this schema applies to FLUX.1 schnell.
+             * @constant
+             */
             model_name: "black-forest-labs/FLUX.1-schnell";
             prompt: components["schemas"]["Prompt"];
             num_steps?: components["schemas"]["NumSteps"];
@@ -90,10 +106,17 @@ export interface components {
          * SeedreamRequest
          * @description Seedream 3.0, text-to-image at a native 2K. The vendor names it only by the alias
          *     `Bytedance-Seedream-3.0` and publishes no other id, so that alias is the
-         *     `model_name`. It takes no `num_steps`.
+         *     `model_name`. It takes no `num_steps`. Decided: the alias is sent as `model_name`;
+         *     `model_name` is required as well as `prompt`, and the schema is closed (a
+         *     parameter the model does not take is refused with 422; the vendor's table says
+         *     which parameters each model takes, not what happens to others).
          */
         SeedreamRequest: {
-            /** @constant */
+            /**
+             * @description The model to run; this schema applies to Seedream 3.0. Decided: the vendor's
+             *     alias, since it publishes no other id.
+             * @constant
+             */
             model_name: "Bytedance-Seedream-3.0";
             prompt: components["schemas"]["Prompt"];
             guidance_scale?: components["schemas"]["GuidanceScale"];
@@ -108,10 +131,14 @@ export interface components {
          *     height must be multiples of 16 (the server silently resizes other sizes; the
          *     contract refuses them so that the image returned is the size asked for). Some
          *     vendor pages call the inputs `input_image` / `mask_image`; the reference names
-         *     are `image` / `mask`.
+         *     are `image` / `mask`. Decided too: the schema is closed (a parameter the model
+         *     does not take is refused with 422).
          */
         FluxFillRequest: {
-            /** @constant */
+            /**
+             * @description The model to run; this schema applies to FLUX.1 Fill-dev (inpainting).
+             * @constant
+             */
             model_name: "black-forest-labs/FLUX.1-Fill-dev";
             prompt: components["schemas"]["Prompt"];
             num_steps?: components["schemas"]["NumSteps"];
@@ -126,9 +153,14 @@ export interface components {
          * @description Any model id not listed above (the platform adds models over time). The generic
          *     rules apply: every parameter is accepted with the shared bounds, and the server
          *     decides what the model uses. An id the server does not serve is answered with 404.
-         *     Decided: `image` and `mask` come as a pair (an inpainting needs both).
+         *     Decided: this whole schema (the vendor's pages list four models and say nothing
+         *     of other ids); `image` and `mask` come as a pair (an inpainting needs both).
          */
         OtherModelRequest: {
+            /**
+             * @description The id of a model this spec has no schema for (see `GET /serverless/models`).
+             *     Decided: 1 to 200 characters, not one of the ids above.
+             */
             model_name: string;
             prompt: components["schemas"]["Prompt"];
             negative_prompt?: components["schemas"]["NegativePrompt"];
@@ -148,7 +180,8 @@ export interface components {
         Prompt: string;
         /**
          * @description What to keep out of the image. SDXL only. `null` is the same as leaving it out
-         *     (the reference page's example sends `null`).
+         *     (the reference page's example sends `null`). Decided: at most 4,000 characters,
+         *     like `prompt` (the vendor states no limit).
          */
         NegativePrompt: string | null;
         /**
@@ -169,25 +202,32 @@ export interface components {
          *     vendor's examples use 1024).
          */
         Dimension: number;
-        /** @description Output width or height for FLUX.1 Fill-dev, a multiple of 16 from 64 to 2048. */
+        /**
+         * @description Output width or height for FLUX.1 Fill-dev, a multiple of 16 (the vendor's
+         *     rule). Decided: 64 to 2048, as for the other models.
+         */
         Dimension16: number;
         /**
          * Format: int64
          * @description Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
-         *     it out means a random seed. Decided: -1 to 2^32-1. `format: int64` because values
-         *     pass 2^31: a 32-bit integer cannot hold them.
+         *     it out means a random seed. Decided: -1 to 2^32-1 (the vendor states no range).
+         *     `format: int64` because values pass 2^31: a 32-bit integer cannot hold them.
          */
         Seed: number;
         /**
          * @description The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
-         *     alphabet, padded, no `data:` prefix). At most 24 MiB of base64 (decided, under
-         *     the 32 MiB body limit). A plain string (no `format: byte`, so that generated
-         *     clients carry the text as is): encode the file yourself.
+         *     alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.
+         *     Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB
+         *     body limit (the vendor states no size limit).
+         *     A plain string (no `format: byte`, so that generated clients carry the text as
+         *     is): encode the file yourself.
          */
         Base64Image: string;
         /**
          * @description The mask, the same size as `image`, base64-encoded like it: white pixels are
-         *     repainted, black ones kept. A plain string like `image`.
+         *     repainted, black ones kept. Decided: the same size limits as `image` (the
+         *     vendor states none) and that the mask must be the size of the image.
+         *     A plain string like `image`.
          */
         Base64Mask: string;
         /** @description The reference page's success body. */
@@ -199,47 +239,82 @@ export interface components {
              * @constant
              */
             object: "list";
-            /** @description The generated images, `index` 0 first. */
+            /**
+             * @description The generated images, `index` 0 first. Decided: a success has at least one
+             *     image (the vendor's pages do not say).
+             */
             data: components["schemas"]["GeneratedImage"][];
+            /** @description A message on the outcome, such as `Image generated successfully`. */
             message: string;
             /**
-             * @description `success`. Decided: a body with `failed` here, whatever the HTTP status, is an
-             *     error; the schema admits it so that clients can read its `message`.
-             * @enum {string}
+             * @description `success`. A failed generation has the body `GenerationFailure` instead,
+             *     whatever the HTTP status.
+             * @constant
              */
-            status: "success" | "failed";
+            status: "success";
         };
+        /**
+         * @description The body of a generation that failed: `{"message": ..., "status": "failed",
+         *     "data": null}`, the shape of the vendor's error bodies. Clients turn it into an
+         *     error carrying `message`. `data` is `null` or absent; it has no `type` because a
+         *     `null`-only type breaks common generators.
+         */
+        GenerationFailure: {
+            /** @description What went wrong. */
+            message: string;
+            /**
+             * @description Always `failed`.
+             * @constant
+             */
+            status: "failed";
+            /** @description `null` (or absent) in a failure body. */
+            data?: unknown;
+        };
+        /** @description One generated image (the reference page's `data` item). */
         GeneratedImage: {
             timings: components["schemas"]["Timings"];
-            /** @description Position of the image in `data`, from 0. */
+            /** @description Position of the image in `data`. Decided: counted from 0 (as in the vendor's example). */
             index: number;
             /**
              * @description The image file, base64-encoded (a PNG unless the model says otherwise; the
              *     reference page's "base64-encoded JSON" means this string). Decode it to get
-             *     the file's bytes. A plain string (no `format: byte`, which some generators
-             *     decode as text and which would break on image bytes): decode it yourself.
+             *     the file's bytes. Decided: a PNG (the vendor does not name the file format).
+             *     A plain string (no `format: byte`, which some generators decode as text and
+             *     which would break on image bytes): decode it yourself.
              */
             b64_json: string;
             /**
              * Format: int64
-             * @description The seed that ran, so a random-seed image can be reproduced. Not documented by
-             *     the vendor (decided: the local mock sends it); clients must not require it.
+             * @description The seed that ran, so a random-seed image can be reproduced. Decided: the
+             *     vendor does not document this field (the local mock sends it); clients must
+             *     not require it.
              *     `format: int64`: seeds go up to 2^32-1, past a 32-bit integer.
              */
             seed?: number;
         };
+        /** @description The time taken for inference. */
         Timings: {
-            /** @description Inference time in seconds. */
+            /** @description Inference time in seconds. Decided: never negative. */
             inference: number;
         };
+        /** @description The model catalogue. */
         ModelListResponse: {
             data: {
                 models: components["schemas"]["ServerlessModel"][];
             };
+            /** @description A message on the outcome. */
             message: string;
-            /** @enum {string} */
+            /**
+             * @description `success` in the vendor's example. Decided: `failed` is admitted too, the
+             *     status of the vendor's error bodies.
+             * @enum {string}
+             */
             status: "success" | "failed";
         };
+        /**
+         * @description One model of the catalogue. Decided: `model_name` and `model_type` are required
+         *     (the vendor lists the fields without saying which are always there).
+         */
         ServerlessModel: {
             /** @description The id to send as `model_name`. */
             model_name: string;
@@ -267,6 +342,7 @@ export interface components {
             message: string;
             /** @constant */
             status: "failed";
+            /** @description Seconds to wait before retrying. Decided: sent with 429 by the local mock only. */
             retry_after?: number;
         };
     };
@@ -294,7 +370,11 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The `Authorization` header is missing, is not `Bearer <token>`, or the token is unknown or expired. */
+        /**
+         * @description The `Authorization` header is missing, is not `Bearer <token>`, or the token is
+         *     unknown or expired. Decided: the vendor's pages require the header but name no
+         *     status for a bad one; 401 is the HTTP meaning.
+         */
         Unauthorized: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestId"];
@@ -335,6 +415,7 @@ export interface components {
          * @description `model_name` names no model that the server serves. Decided: the request schema
          *     accepts any model id (`OtherModelRequest`) so that clients need not be
          *     regenerated when a model is added; the server answers an unknown one with 404.
+         *     The vendor's pages document no status for an unknown model.
          */
         ModelNotFound: {
             headers: {
@@ -352,7 +433,10 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The body is larger than 32 MiB (decided; base64 images make bodies large). */
+        /**
+         * @description The body is larger than 32 MiB. Decided: the vendor states no body limit; base64
+         *     images make bodies large, and a server must stop somewhere.
+         */
         PayloadTooLarge: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestId"];
@@ -369,7 +453,10 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The body is not sent as `application/json`. */
+        /**
+         * @description The body is not sent as `application/json`. Decided: the vendor's example sends
+         *     `Content-Type: application/json` but its pages name no status for other types.
+         */
         UnsupportedMediaType: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestId"];
@@ -387,9 +474,32 @@ export interface components {
             };
         };
         /**
+         * @description The `Idempotency-Key` was first used with a different request body. Nothing was
+         *     started or billed; send that first body again to get its result, or use a new
+         *     key. Decided: as Stripe and the IETF idempotency-key draft do it; the vendor's
+         *     pages describe neither the header nor this status.
+         */
+        IdempotencyKeyReused: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Idempotency-Key: this key was first used with another request body",
+                 *       "status": "failed",
+                 *       "data": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
          * @description The body is JSON but breaks the request schema: a required field is missing, a
          *     value is of the wrong type or out of range, or the model does not take a
-         *     parameter. The message names the field.
+         *     parameter. The message names the field. Decided: the vendor's pages document no
+         *     validation status; 422 is the mock's, for every rule of this spec.
          */
         UnprocessableEntity: {
             headers: {
@@ -409,8 +519,11 @@ export interface components {
         };
         /**
          * @description The account's rate limit is exceeded (per minute: 60, 300, 600, 1,500 or 3,000
-         *     requests by tier; per day: 200, 1,000, 2,000 or unlimited). Wait for
-         *     `Retry-After` before retrying; nothing was generated or billed.
+         *     requests by tier; per day: 200, 1,000, 2,000 or unlimited). Decided: a 429 is a
+         *     refusal, so nothing was generated or billed (the vendor says only that exceeding
+         *     the limits is answered with 429; the clients' default retries rest on this), and
+         *     the vendor's pages do not say that a 429 carries `Retry-After` or `retry_after`
+         *     (the local mock sends both): clients wait for them when present, else back off.
          */
         TooManyRequests: {
             headers: {
@@ -431,8 +544,9 @@ export interface components {
             };
         };
         /**
-         * @description The server failed. The generation may or may not have run: retry only with the
-         *     same `Idempotency-Key`.
+         * @description The server failed. The generation may or may not have run and been billed.
+         *     Decided: the vendor's pages document no 5xx; this is the HTTP meaning, and a
+         *     retry is safe only against a server that honours `Idempotency-Key`.
          */
         InternalServerError: {
             headers: {
@@ -450,7 +564,11 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description An upstream inference worker failed. The generation may have run; retry with the same `Idempotency-Key`. */
+        /**
+         * @description An upstream inference worker failed. The generation may have run and been billed.
+         *     Decided: the vendor's pages document no 502; a retry is safe only against a
+         *     server that honours `Idempotency-Key`.
+         */
         BadGateway: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestId"];
@@ -468,8 +586,11 @@ export interface components {
             };
         };
         /**
-         * @description No capacity right now; the request was not started. Wait for `Retry-After` (when
-         *     sent) and retry.
+         * @description No capacity right now. Decided: the vendor's pages document no 503. The local
+         *     mock answers it before the generation starts, but a proxy or a worker may answer
+         *     it after: clients treat it as "may have run" and retry it only when that is safe
+         *     (a server that honours `Idempotency-Key`). `Retry-After`, when sent, says how
+         *     long to wait.
          */
         ServiceUnavailable: {
             headers: {
@@ -488,7 +609,11 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The generation took too long upstream. It may still have run; retry with the same `Idempotency-Key`. */
+        /**
+         * @description The generation took too long upstream. It may still have run and been billed.
+         *     Decided: the vendor's pages document no 504; a retry is safe only against a
+         *     server that honours `Idempotency-Key`.
+         */
         GatewayTimeout: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestId"];
@@ -508,11 +633,13 @@ export interface components {
     };
     parameters: {
         /**
-         * @description An opaque key, unique per logical generation (a UUID is a good choice). A
-         *     request that repeats a key the server has already seen within 24 hours does not
-         *     start, and is not billed for, a second generation: the server answers with the
-         *     first request's result. Clients send the same key on every retry of one call,
-         *     so that a retry after a timeout or a dropped connection is never billed twice.
+         * @description An opaque key, unique per logical generation (a UUID is a good choice). Decided:
+         *     the vendor's pages document no such header. A server that honours it (the local
+         *     mock does) answers a request that repeats a key seen within 24 hours with the
+         *     first request's result, without starting or billing a second generation. A
+         *     server that ignores it runs and bills every request, so clients must not count
+         *     on it: retries that could bill twice are left to the caller
+         *     (`retry_ambiguous`). Clients send the same key on every retry of one call.
          *     Visible ASCII only, at most 255 characters.
          * @example 5f0c6f5e-9a43-4a43-9d5e-0e7f3c2b8a11
          */
@@ -520,11 +647,15 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description An id for this request, unique per response; quote it when reporting a problem. */
+        /**
+         * @description An id for this request, unique per response; quote it when reporting a problem.
+         *     Decided: the vendor's pages do not mention it; the local mock sends it.
+         */
         RequestId: string;
         /**
          * @description How long to wait before trying again: a number of seconds (delta-seconds) or an
-         *     HTTP-date, as in RFC 9110. Clients must honour either form.
+         *     HTTP-date, as in RFC 9110. Clients must honour either form. Decided: the vendor's
+         *     pages do not say that any answer carries it; the local mock sends it with 429.
          * @example 12
          */
         RetryAfter: string;
@@ -538,11 +669,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description An opaque key, unique per logical generation (a UUID is a good choice). A
-                 *     request that repeats a key the server has already seen within 24 hours does not
-                 *     start, and is not billed for, a second generation: the server answers with the
-                 *     first request's result. Clients send the same key on every retry of one call,
-                 *     so that a retry after a timeout or a dropped connection is never billed twice.
+                 * @description An opaque key, unique per logical generation (a UUID is a good choice). Decided:
+                 *     the vendor's pages document no such header. A server that honours it (the local
+                 *     mock does) answers a request that repeats a key seen within 24 hours with the
+                 *     first request's result, without starting or billing a second generation. A
+                 *     server that ignores it runs and bills every request, so clients must not count
+                 *     on it: retries that could bill twice are left to the caller
+                 *     (`retry_ambiguous`). Clients send the same key on every retry of one call.
                  *     Visible ASCII only, at most 255 characters.
                  * @example 5f0c6f5e-9a43-4a43-9d5e-0e7f3c2b8a11
                  */
@@ -558,8 +691,11 @@ export interface operations {
         };
         responses: {
             /**
-             * @description The generation ran. `model` is the model that actually ran (the reference
-             *     page's example shows a different model than its request; trust this field).
+             * @description The generation ran (`ImageGenerationResponse`), or it failed and the body
+             *     says so (`GenerationFailure`, `"status": "failed"`). `model` is the model that
+             *     actually ran (the reference page's example shows a different model than its
+             *     request; trust this field). Decided: a failure may come with HTTP 200, in the
+             *     shape of the vendor's error bodies; clients treat it as an error.
              */
             200: {
                 headers: {
@@ -567,13 +703,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ImageGenerationResponse"];
+                    "application/json": components["schemas"]["ImageGenerationResponse"] | components["schemas"]["GenerationFailure"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ModelNotFound"];
+            409: components["responses"]["IdempotencyKeyReused"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];

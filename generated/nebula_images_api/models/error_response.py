@@ -30,7 +30,7 @@ class ErrorResponse:
         Attributes:
             message (str): What went wrong, naming the field where one is at fault.
             status (Literal['failed']):
-            retry_after (float | Unset):
+            retry_after (float | Unset): Seconds to wait before retrying. Decided: sent with 429 by the local mock only.
     """
 
     message: str

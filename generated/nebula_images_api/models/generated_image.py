@@ -17,16 +17,19 @@ T = TypeVar("T", bound="GeneratedImage")
 
 @_attrs_define
 class GeneratedImage:
-    """
+    """One generated image (the reference page's `data` item).
+
     Attributes:
-        timings (Timings):
-        index (int): Position of the image in `data`, from 0.
+        timings (Timings): The time taken for inference.
+        index (int): Position of the image in `data`. Decided: counted from 0 (as in the vendor's example).
         b64_json (str): The image file, base64-encoded (a PNG unless the model says otherwise; the
             reference page's "base64-encoded JSON" means this string). Decode it to get
-            the file's bytes. A plain string (no `format: byte`, which some generators
-            decode as text and which would break on image bytes): decode it yourself.
-        seed (int | Unset): The seed that ran, so a random-seed image can be reproduced. Not documented by
-            the vendor (decided: the local mock sends it); clients must not require it.
+            the file's bytes. Decided: a PNG (the vendor does not name the file format).
+            A plain string (no `format: byte`, which some generators decode as text and
+            which would break on image bytes): decode it yourself.
+        seed (int | Unset): The seed that ran, so a random-seed image can be reproduced. Decided: the
+            vendor does not document this field (the local mock sends it); clients must
+            not require it.
             `format: int64`: seeds go up to 2^32-1, past a 32-bit integer.
     """
 

@@ -1,6 +1,6 @@
 /*
  * NebulaBlock Serverless Image Generation API
- * Hand-written contract of NebulaBlock's serverless image-generation API, the single source of truth from which clients in every language are generated.  It is built from the vendor's reference page \"Generate Serverless Images\" and the vendor's model table. Where those pages are silent or contradict each other, this spec decides, and the `description` of the field or response concerned says so. Decisions that apply everywhere:  * **Method and path.** The reference page's curl example says `GET` and repeats   `/api/v1` in its URL; both are slips. Generation is `POST /images/generation`   under the server URL below. * **`model_name`, not `model`.** Newer vendor pages spell the request field `model`;   the reference page says `model_name`, and the reference page wins. * **Per-model parameters.** Each model accepts only the parameters of the vendor's   table. The request body is a `oneOf` with one schema per model (its `model_name`   is a `const`), plus `OtherModelRequest` for model ids this spec does not list yet,   so a new model on the server does not need a new client. The per-model schemas   are closed (`additionalProperties: false`): a parameter the model does not take   is a 422, not silently ignored. No `discriminator` is declared because the   fallback schema has no fixed value to map; the `const` on `model_name` selects   the schema just as well. The `x-nebula-models` extension of this document adds   only what JSON Schema cannot say (kind, aliases, timeouts, the default model). * **Errors** always have the body `ErrorResponse` (`{\"message\", \"status\": \"failed\",   \"data\": null}`), the shape the vendor's other endpoints use. * **Generator-friendly schemas.** This document is fed to the code generators of   several languages, so it avoids what common ones get wrong: integers that can pass   2^31 say `format: int64` (otherwise Java and Go pick 32-bit types); no property is   typed `null` alone (Go's generator emits code that does not compile); no   component is named after a type that languages already have (`Error` shadowed   `java.lang.Error` and TypeScript's global `Error`, hence `ErrorResponse`); base64   fields are plain strings with `contentEncoding: base64` and no `format: byte`   (some generators decode `format: byte` for you, some as text, which breaks on   image bytes: clients decode the text themselves). * **Request ids.** Every response carries `X-Request-ID` (decided: the local mock   sends one; quote it when reporting a problem). 
+ * Hand-written contract of NebulaBlock's serverless image-generation API, the single source of truth from which clients in every language are generated.  It is built from the vendor's reference page \"Generate Serverless Images\" and the vendor's model table. Where those pages are silent or contradict each other, this spec decides, and the `description` of the field or response concerned says so. Decisions that apply everywhere:  * **Method and path.** The reference page's curl example says `GET` and repeats   `/api/v1` in its URL; both are slips. Generation is `POST /images/generation`   under the server URL below. * **`model_name`, not `model`.** Newer vendor pages spell the request field `model`;   the reference page says `model_name`, and the reference page wins. * **Per-model parameters.** Each model accepts only the parameters of the vendor's   table. The request body is a `oneOf` with one schema per model (its `model_name`   is a `const`), plus `OtherModelRequest` for model ids this spec does not list yet,   so a new model on the server does not need a new client. The per-model schemas   are closed (`additionalProperties: false`): a parameter the model does not take   is a 422, not silently ignored. No `discriminator` is declared because the   fallback schema has no fixed value to map; the `const` on `model_name` selects   the schema just as well. The `x-nebula-models` extension of this document adds   only what JSON Schema cannot say (kind, aliases, timeouts, the default model). * **Errors** always have the body `ErrorResponse` (`{\"message\", \"status\": \"failed\",   \"data\": null}`), the shape the vendor's other endpoints use. * **Generator-friendly schemas.** This document is fed to the code generators of   several languages, so it avoids what common ones get wrong: integers that can pass   2^31 say `format: int64` (otherwise Java and Go pick 32-bit types); no property is   typed `null` alone (Go's generator emits code that does not compile); no   component is named after a type that languages already have (`Error` shadowed   `java.lang.Error` and TypeScript's global `Error`, hence `ErrorResponse`); base64   fields are plain strings with `contentEncoding: base64` and no `format: byte`   (some generators decode `format: byte` for you, some as text, which breaks on   image bytes: clients decode the text themselves). * **Request ids.** Every response carries `X-Request-ID` (decided: the local mock   sends one; quote it when reporting a problem). * **What the vendor states, and what is decided.** Every element of this document   that the vendor's pages do not state (an operation, parameter, header, status,   schema, property, bound, enum, default, extension entry or behaviour) carries the   extension `x-nebula-assumed`, and its `description` (or the nearest enclosing one)   has a sentence starting \"Decided:\". The marker's value is either a one-line reason   (the object and everything inside it are assumed) or a map from a keyword, or a   path relative to the object, to a one-line reason (the object is the vendor's,   those parts of it are decided). A `$ref` to an assumed object is an assumption   too. `tests/test_provenance.py` holds the vendor-documented elements as data, each   with the vendor sentence it rests on, and fails on any element that is neither   on that list nor marked, and on any listed element that is marked. 
  *
  * The version of the OpenAPI document: 2.0.0
  * 
@@ -19,8 +19,8 @@ import com.nebulablock.images.Configuration;
 import com.nebulablock.images.Pair;
 
 import com.nebulablock.images.model.ErrorResponse;
+import com.nebulablock.images.model.GenerateImage200Response;
 import com.nebulablock.images.model.ImageGenerationRequest;
-import com.nebulablock.images.model.ImageGenerationResponse;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -168,11 +168,11 @@ public class ImagesApi {
    * Generate images
    * Runs one generation with the chosen model and returns the images base64-encoded inside the JSON body. Each successful call is billed (see the model&#39;s &#x60;price&#x60; in &#x60;GET /serverless/models&#x60;). A generation takes seconds (about 13 s for FLUX.1 schnell at 1024x1024), so clients should allow a read timeout of minutes, not seconds. 
    * @param imageGenerationRequest  (required)
-   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). A request that repeats a key the server has already seen within 24 hours does not start, and is not billed for, a second generation: the server answers with the first request&#39;s result. Clients send the same key on every retry of one call, so that a retry after a timeout or a dropped connection is never billed twice. Visible ASCII only, at most 255 characters.  (optional)
-   * @return ImageGenerationResponse
+   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). Decided: the vendor&#39;s pages document no such header. A server that honours it (the local mock does) answers a request that repeats a key seen within 24 hours with the first request&#39;s result, without starting or billing a second generation. A server that ignores it runs and bills every request, so clients must not count on it: retries that could bill twice are left to the caller (&#x60;retry_ambiguous&#x60;). Clients send the same key on every retry of one call. Visible ASCII only, at most 255 characters.  (optional)
+   * @return GenerateImage200Response
    * @throws ApiException if fails to make API call
    */
-  public ImageGenerationResponse generateImage(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey) throws ApiException {
+  public GenerateImage200Response generateImage(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey) throws ApiException {
     return generateImage(imageGenerationRequest, idempotencyKey, null);
   }
 
@@ -180,13 +180,13 @@ public class ImagesApi {
    * Generate images
    * Runs one generation with the chosen model and returns the images base64-encoded inside the JSON body. Each successful call is billed (see the model&#39;s &#x60;price&#x60; in &#x60;GET /serverless/models&#x60;). A generation takes seconds (about 13 s for FLUX.1 schnell at 1024x1024), so clients should allow a read timeout of minutes, not seconds. 
    * @param imageGenerationRequest  (required)
-   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). A request that repeats a key the server has already seen within 24 hours does not start, and is not billed for, a second generation: the server answers with the first request&#39;s result. Clients send the same key on every retry of one call, so that a retry after a timeout or a dropped connection is never billed twice. Visible ASCII only, at most 255 characters.  (optional)
+   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). Decided: the vendor&#39;s pages document no such header. A server that honours it (the local mock does) answers a request that repeats a key seen within 24 hours with the first request&#39;s result, without starting or billing a second generation. A server that ignores it runs and bills every request, so clients must not count on it: retries that could bill twice are left to the caller (&#x60;retry_ambiguous&#x60;). Clients send the same key on every retry of one call. Visible ASCII only, at most 255 characters.  (optional)
    * @param headers Optional headers to include in the request
-   * @return ImageGenerationResponse
+   * @return GenerateImage200Response
    * @throws ApiException if fails to make API call
    */
-  public ImageGenerationResponse generateImage(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey, Map<String, String> headers) throws ApiException {
-    ApiResponse<ImageGenerationResponse> localVarResponse = generateImageWithHttpInfo(imageGenerationRequest, idempotencyKey, headers);
+  public GenerateImage200Response generateImage(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey, Map<String, String> headers) throws ApiException {
+    ApiResponse<GenerateImage200Response> localVarResponse = generateImageWithHttpInfo(imageGenerationRequest, idempotencyKey, headers);
     return localVarResponse.getData();
   }
 
@@ -194,11 +194,11 @@ public class ImagesApi {
    * Generate images
    * Runs one generation with the chosen model and returns the images base64-encoded inside the JSON body. Each successful call is billed (see the model&#39;s &#x60;price&#x60; in &#x60;GET /serverless/models&#x60;). A generation takes seconds (about 13 s for FLUX.1 schnell at 1024x1024), so clients should allow a read timeout of minutes, not seconds. 
    * @param imageGenerationRequest  (required)
-   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). A request that repeats a key the server has already seen within 24 hours does not start, and is not billed for, a second generation: the server answers with the first request&#39;s result. Clients send the same key on every retry of one call, so that a retry after a timeout or a dropped connection is never billed twice. Visible ASCII only, at most 255 characters.  (optional)
-   * @return ApiResponse&lt;ImageGenerationResponse&gt;
+   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). Decided: the vendor&#39;s pages document no such header. A server that honours it (the local mock does) answers a request that repeats a key seen within 24 hours with the first request&#39;s result, without starting or billing a second generation. A server that ignores it runs and bills every request, so clients must not count on it: retries that could bill twice are left to the caller (&#x60;retry_ambiguous&#x60;). Clients send the same key on every retry of one call. Visible ASCII only, at most 255 characters.  (optional)
+   * @return ApiResponse&lt;GenerateImage200Response&gt;
    * @throws ApiException if fails to make API call
    */
-  public ApiResponse<ImageGenerationResponse> generateImageWithHttpInfo(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey) throws ApiException {
+  public ApiResponse<GenerateImage200Response> generateImageWithHttpInfo(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey) throws ApiException {
     return generateImageWithHttpInfo(imageGenerationRequest, idempotencyKey, null);
   }
 
@@ -206,12 +206,12 @@ public class ImagesApi {
    * Generate images
    * Runs one generation with the chosen model and returns the images base64-encoded inside the JSON body. Each successful call is billed (see the model&#39;s &#x60;price&#x60; in &#x60;GET /serverless/models&#x60;). A generation takes seconds (about 13 s for FLUX.1 schnell at 1024x1024), so clients should allow a read timeout of minutes, not seconds. 
    * @param imageGenerationRequest  (required)
-   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). A request that repeats a key the server has already seen within 24 hours does not start, and is not billed for, a second generation: the server answers with the first request&#39;s result. Clients send the same key on every retry of one call, so that a retry after a timeout or a dropped connection is never billed twice. Visible ASCII only, at most 255 characters.  (optional)
+   * @param idempotencyKey An opaque key, unique per logical generation (a UUID is a good choice). Decided: the vendor&#39;s pages document no such header. A server that honours it (the local mock does) answers a request that repeats a key seen within 24 hours with the first request&#39;s result, without starting or billing a second generation. A server that ignores it runs and bills every request, so clients must not count on it: retries that could bill twice are left to the caller (&#x60;retry_ambiguous&#x60;). Clients send the same key on every retry of one call. Visible ASCII only, at most 255 characters.  (optional)
    * @param headers Optional headers to include in the request
-   * @return ApiResponse&lt;ImageGenerationResponse&gt;
+   * @return ApiResponse&lt;GenerateImage200Response&gt;
    * @throws ApiException if fails to make API call
    */
-  public ApiResponse<ImageGenerationResponse> generateImageWithHttpInfo(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey, Map<String, String> headers) throws ApiException {
+  public ApiResponse<GenerateImage200Response> generateImageWithHttpInfo(@javax.annotation.Nonnull ImageGenerationRequest imageGenerationRequest, @javax.annotation.Nullable String idempotencyKey, Map<String, String> headers) throws ApiException {
     HttpRequest.Builder localVarRequestBuilder = generateImageRequestBuilder(imageGenerationRequest, idempotencyKey, headers);
     try {
       HttpResponse<InputStream> localVarResponse = memberVarHttpClient.send(
@@ -227,7 +227,7 @@ public class ImagesApi {
         }
         localVarResponseBody = ApiClient.getResponseBody(localVarResponse);
         if (localVarResponseBody == null) {
-          return new ApiResponse<ImageGenerationResponse>(
+          return new ApiResponse<GenerateImage200Response>(
               localVarResponse.statusCode(),
               localVarResponse.headers().map(),
               null
@@ -237,10 +237,10 @@ public class ImagesApi {
         
         
         String responseBody = new String(localVarResponseBody.readAllBytes());
-        ImageGenerationResponse responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<ImageGenerationResponse>() {});
+        GenerateImage200Response responseValue = responseBody.isBlank()? null: memberVarObjectMapper.readValue(responseBody, new TypeReference<GenerateImage200Response>() {});
         
 
-        return new ApiResponse<ImageGenerationResponse>(
+        return new ApiResponse<GenerateImage200Response>(
             localVarResponse.statusCode(),
             localVarResponse.headers().map(),
             responseValue

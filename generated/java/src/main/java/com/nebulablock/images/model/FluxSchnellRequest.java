@@ -1,6 +1,6 @@
 /*
  * NebulaBlock Serverless Image Generation API
- * Hand-written contract of NebulaBlock's serverless image-generation API, the single source of truth from which clients in every language are generated.  It is built from the vendor's reference page \"Generate Serverless Images\" and the vendor's model table. Where those pages are silent or contradict each other, this spec decides, and the `description` of the field or response concerned says so. Decisions that apply everywhere:  * **Method and path.** The reference page's curl example says `GET` and repeats   `/api/v1` in its URL; both are slips. Generation is `POST /images/generation`   under the server URL below. * **`model_name`, not `model`.** Newer vendor pages spell the request field `model`;   the reference page says `model_name`, and the reference page wins. * **Per-model parameters.** Each model accepts only the parameters of the vendor's   table. The request body is a `oneOf` with one schema per model (its `model_name`   is a `const`), plus `OtherModelRequest` for model ids this spec does not list yet,   so a new model on the server does not need a new client. The per-model schemas   are closed (`additionalProperties: false`): a parameter the model does not take   is a 422, not silently ignored. No `discriminator` is declared because the   fallback schema has no fixed value to map; the `const` on `model_name` selects   the schema just as well. The `x-nebula-models` extension of this document adds   only what JSON Schema cannot say (kind, aliases, timeouts, the default model). * **Errors** always have the body `ErrorResponse` (`{\"message\", \"status\": \"failed\",   \"data\": null}`), the shape the vendor's other endpoints use. * **Generator-friendly schemas.** This document is fed to the code generators of   several languages, so it avoids what common ones get wrong: integers that can pass   2^31 say `format: int64` (otherwise Java and Go pick 32-bit types); no property is   typed `null` alone (Go's generator emits code that does not compile); no   component is named after a type that languages already have (`Error` shadowed   `java.lang.Error` and TypeScript's global `Error`, hence `ErrorResponse`); base64   fields are plain strings with `contentEncoding: base64` and no `format: byte`   (some generators decode `format: byte` for you, some as text, which breaks on   image bytes: clients decode the text themselves). * **Request ids.** Every response carries `X-Request-ID` (decided: the local mock   sends one; quote it when reporting a problem). 
+ * Hand-written contract of NebulaBlock's serverless image-generation API, the single source of truth from which clients in every language are generated.  It is built from the vendor's reference page \"Generate Serverless Images\" and the vendor's model table. Where those pages are silent or contradict each other, this spec decides, and the `description` of the field or response concerned says so. Decisions that apply everywhere:  * **Method and path.** The reference page's curl example says `GET` and repeats   `/api/v1` in its URL; both are slips. Generation is `POST /images/generation`   under the server URL below. * **`model_name`, not `model`.** Newer vendor pages spell the request field `model`;   the reference page says `model_name`, and the reference page wins. * **Per-model parameters.** Each model accepts only the parameters of the vendor's   table. The request body is a `oneOf` with one schema per model (its `model_name`   is a `const`), plus `OtherModelRequest` for model ids this spec does not list yet,   so a new model on the server does not need a new client. The per-model schemas   are closed (`additionalProperties: false`): a parameter the model does not take   is a 422, not silently ignored. No `discriminator` is declared because the   fallback schema has no fixed value to map; the `const` on `model_name` selects   the schema just as well. The `x-nebula-models` extension of this document adds   only what JSON Schema cannot say (kind, aliases, timeouts, the default model). * **Errors** always have the body `ErrorResponse` (`{\"message\", \"status\": \"failed\",   \"data\": null}`), the shape the vendor's other endpoints use. * **Generator-friendly schemas.** This document is fed to the code generators of   several languages, so it avoids what common ones get wrong: integers that can pass   2^31 say `format: int64` (otherwise Java and Go pick 32-bit types); no property is   typed `null` alone (Go's generator emits code that does not compile); no   component is named after a type that languages already have (`Error` shadowed   `java.lang.Error` and TypeScript's global `Error`, hence `ErrorResponse`); base64   fields are plain strings with `contentEncoding: base64` and no `format: byte`   (some generators decode `format: byte` for you, some as text, which breaks on   image bytes: clients decode the text themselves). * **Request ids.** Every response carries `X-Request-ID` (decided: the local mock   sends one; quote it when reporting a problem). * **What the vendor states, and what is decided.** Every element of this document   that the vendor's pages do not state (an operation, parameter, header, status,   schema, property, bound, enum, default, extension entry or behaviour) carries the   extension `x-nebula-assumed`, and its `description` (or the nearest enclosing one)   has a sentence starting \"Decided:\". The marker's value is either a one-line reason   (the object and everything inside it are assumed) or a map from a keyword, or a   path relative to the object, to a one-line reason (the object is the vendor's,   those parts of it are decided). A `$ref` to an assumed object is an assumption   too. `tests/test_provenance.py` holds the vendor-documented elements as data, each   with the vendor sentence it rests on, and fails on any element that is neither   on that list nor marked, and on any listed element that is marked. 
  *
  * The version of the OpenAPI document: 2.0.0
  * 
@@ -31,7 +31,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 import com.nebulablock.images.ApiClient;
 /**
- * FLUX.1 schnell, text-to-image, the only model that takes a &#x60;seed&#x60;. Vendor defaults 4 steps, guidance 3.5, 1024x1024.
+ * FLUX.1 schnell, text-to-image, the only model that takes a &#x60;seed&#x60; (the vendor&#39;s example sends 4 steps, guidance 3.5, 1024x1024, seed -1). Decided: &#x60;model_name&#x60; is required as well as &#x60;prompt&#x60;, and the schema is closed (a parameter the model does not take is refused with 422; the vendor&#39;s table says which parameters each model takes, not what happens to others). 
  */
 @JsonPropertyOrder({
   FluxSchnellRequest.JSON_PROPERTY_MODEL_NAME,
@@ -45,7 +45,7 @@ import com.nebulablock.images.ApiClient;
 @javax.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.26.0")
 public class FluxSchnellRequest {
   /**
-   * Gets or Sets modelName
+   * The model to run; this schema applies to FLUX.1 schnell.
    */
   public enum ModelNameEnum {
     BLACK_FOREST_LABS_FLUX_1_SCHNELL(String.valueOf("black-forest-labs/FLUX.1-schnell"));
@@ -114,7 +114,7 @@ public class FluxSchnellRequest {
   }
 
   /**
-   * Get modelName
+   * The model to run; this schema applies to FLUX.1 schnell.
    * @return modelName
    */
   @javax.annotation.Nonnull
@@ -266,7 +266,7 @@ public class FluxSchnellRequest {
   }
 
   /**
-   * Random seed for reproducible images; &#x60;-1&#x60; (the vendor samples&#39; value) or leaving it out means a random seed. Decided: -1 to 2^32-1. &#x60;format: int64&#x60; because values pass 2^31: a 32-bit integer cannot hold them. 
+   * Random seed for reproducible images; &#x60;-1&#x60; (the vendor samples&#39; value) or leaving it out means a random seed. Decided: -1 to 2^32-1 (the vendor states no range). &#x60;format: int64&#x60; because values pass 2^31: a 32-bit integer cannot hold them. 
    * minimum: -1
    * maximum: 4294967295
    * @return seed
