@@ -124,10 +124,10 @@ def _rename(node: Any, old: str, new: str) -> Any:
 
 def test_a_renamed_error_component_needs_no_change_to_the_list(spec: dict[str, Any]) -> None:
     changed = _rename(
-        copy.deepcopy(spec), "#/components/schemas/Error", "#/components/schemas/ApiError"
+        copy.deepcopy(spec), "#/components/schemas/ErrorResponse", "#/components/schemas/ApiError"
     )
     schemas = _schemas(changed)
-    schemas["ApiError"] = schemas.pop("Error")
+    schemas["ApiError"] = schemas.pop("ErrorResponse")
     assert problems(changed, DOCUMENTED) == []
 
 

@@ -19,11 +19,13 @@ import (
 // checks if the ErrorResponse type satisfies the MappedNullable interface at compile time
 var _ MappedNullable = &ErrorResponse{}
 
-// ErrorResponse Every error body. Named `ErrorResponse`, not `Error`, so that generated code does not shadow `java.lang.Error` or TypeScript's global `Error`. `data` is `null` or absent; it is left out of `properties` on purpose, because a property typed `null` alone makes Go's generator emit code that does not compile (the object stays open, so `\"data\": null` is valid). `retry_after` (seconds) is sent with 429 by the local mock (decided; the vendor pages do not mention it), beside the `Retry-After` header. 
+// ErrorResponse Every error body. Named `ErrorResponse`, not `Error`, so that generated code does not shadow `java.lang.Error` or TypeScript's global `Error`. `data` is `null` or absent; it has no `type` on purpose, because a property typed `null` alone makes Go's generator emit code that does not compile. `retry_after` (seconds) is sent with 429 by the local mock (decided; the vendor pages do not mention it), beside the `Retry-After` header. 
 type ErrorResponse struct {
 	// What went wrong, naming the field where one is at fault.
 	Message string `json:"message"`
 	Status string `json:"status"`
+	// `null` (or absent) in an error body.
+	Data interface{} `json:"data,omitempty"`
 	// Seconds to wait before retrying. Decided: sent with 429 by the local mock only. 
 	RetryAfter *float32 `json:"retry_after,omitempty"`
 }
@@ -97,6 +99,39 @@ func (o *ErrorResponse) SetStatus(v string) {
 	o.Status = v
 }
 
+// GetData returns the Data field value if set, zero value otherwise (both if not set or set to explicit null).
+func (o *ErrorResponse) GetData() interface{} {
+	if o == nil {
+		var ret interface{}
+		return ret
+	}
+	return o.Data
+}
+
+// GetDataOk returns a tuple with the Data field value if set, nil otherwise
+// and a boolean to check if the value has been set.
+// NOTE: If the value is an explicit nil, `nil, true` will be returned
+func (o *ErrorResponse) GetDataOk() (*interface{}, bool) {
+	if o == nil || IsNil(o.Data) {
+		return nil, false
+	}
+	return &o.Data, true
+}
+
+// HasData returns a boolean if a field has been set.
+func (o *ErrorResponse) HasData() bool {
+	if o != nil && !IsNil(o.Data) {
+		return true
+	}
+
+	return false
+}
+
+// SetData gets a reference to the given interface{} and assigns it to the Data field.
+func (o *ErrorResponse) SetData(v interface{}) {
+	o.Data = v
+}
+
 // GetRetryAfter returns the RetryAfter field value if set, zero value otherwise.
 func (o *ErrorResponse) GetRetryAfter() float32 {
 	if o == nil || IsNil(o.RetryAfter) {
@@ -141,6 +176,9 @@ func (o ErrorResponse) ToMap() (map[string]interface{}, error) {
 	toSerialize := map[string]interface{}{}
 	toSerialize["message"] = o.Message
 	toSerialize["status"] = o.Status
+	if o.Data != nil {
+		toSerialize["data"] = o.Data
+	}
 	if !IsNil(o.RetryAfter) {
 		toSerialize["retry_after"] = o.RetryAfter
 	}

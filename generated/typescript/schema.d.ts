@@ -331,9 +331,8 @@ export interface components {
         /**
          * @description Every error body. Named `ErrorResponse`, not `Error`, so that generated code does
          *     not shadow `java.lang.Error` or TypeScript's global `Error`. `data` is `null` or
-         *     absent; it is left out of `properties` on purpose, because a property typed
-         *     `null` alone makes Go's generator emit code that does not compile (the object
-         *     stays open, so `"data": null` is valid). `retry_after` (seconds) is sent with
+         *     absent; it has no `type` on purpose, because a property typed `null` alone makes
+         *     Go's generator emit code that does not compile. `retry_after` (seconds) is sent with
          *     429 by the local mock (decided; the vendor pages do not mention it), beside the
          *     `Retry-After` header.
          */
@@ -342,6 +341,8 @@ export interface components {
             message: string;
             /** @constant */
             status: "failed";
+            /** @description `null` (or absent) in an error body. */
+            data?: unknown;
             /** @description Seconds to wait before retrying. Decided: sent with 429 by the local mock only. */
             retry_after?: number;
         };

@@ -21,20 +21,21 @@ T = TypeVar("T", bound="ErrorResponse")
 class ErrorResponse:
     """Every error body. Named `ErrorResponse`, not `Error`, so that generated code does
     not shadow `java.lang.Error` or TypeScript's global `Error`. `data` is `null` or
-    absent; it is left out of `properties` on purpose, because a property typed
-    `null` alone makes Go's generator emit code that does not compile (the object
-    stays open, so `"data": null` is valid). `retry_after` (seconds) is sent with
+    absent; it has no `type` on purpose, because a property typed `null` alone makes
+    Go's generator emit code that does not compile. `retry_after` (seconds) is sent with
     429 by the local mock (decided; the vendor pages do not mention it), beside the
     `Retry-After` header.
 
         Attributes:
             message (str): What went wrong, naming the field where one is at fault.
             status (Literal['failed']):
+            data (Any | Unset): `null` (or absent) in an error body.
             retry_after (float | Unset): Seconds to wait before retrying. Decided: sent with 429 by the local mock only.
     """
 
     message: str
     status: Literal["failed"]
+    data: Any | Unset = UNSET
     retry_after: float | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -42,6 +43,8 @@ class ErrorResponse:
         message = self.message
 
         status = self.status
+
+        data = self.data
 
         retry_after = self.retry_after
 
@@ -53,6 +56,8 @@ class ErrorResponse:
                 "status": status,
             }
         )
+        if data is not UNSET:
+            field_dict["data"] = data
         if retry_after is not UNSET:
             field_dict["retry_after"] = retry_after
 
@@ -67,11 +72,14 @@ class ErrorResponse:
         if status != "failed":
             raise ValueError(f"status must match const 'failed', got '{status}'")
 
+        data = d.pop("data", UNSET)
+
         retry_after = d.pop("retry_after", UNSET)
 
         error_response = cls(
             message=message,
             status=status,
+            data=data,
             retry_after=retry_after,
         )
 

@@ -31,11 +31,12 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 import com.nebulablock.images.ApiClient;
 /**
- * Every error body. Named &#x60;ErrorResponse&#x60;, not &#x60;Error&#x60;, so that generated code does not shadow &#x60;java.lang.Error&#x60; or TypeScript&#39;s global &#x60;Error&#x60;. &#x60;data&#x60; is &#x60;null&#x60; or absent; it is left out of &#x60;properties&#x60; on purpose, because a property typed &#x60;null&#x60; alone makes Go&#39;s generator emit code that does not compile (the object stays open, so &#x60;\&quot;data\&quot;: null&#x60; is valid). &#x60;retry_after&#x60; (seconds) is sent with 429 by the local mock (decided; the vendor pages do not mention it), beside the &#x60;Retry-After&#x60; header. 
+ * Every error body. Named &#x60;ErrorResponse&#x60;, not &#x60;Error&#x60;, so that generated code does not shadow &#x60;java.lang.Error&#x60; or TypeScript&#39;s global &#x60;Error&#x60;. &#x60;data&#x60; is &#x60;null&#x60; or absent; it has no &#x60;type&#x60; on purpose, because a property typed &#x60;null&#x60; alone makes Go&#39;s generator emit code that does not compile. &#x60;retry_after&#x60; (seconds) is sent with 429 by the local mock (decided; the vendor pages do not mention it), beside the &#x60;Retry-After&#x60; header. 
  */
 @JsonPropertyOrder({
   ErrorResponse.JSON_PROPERTY_MESSAGE,
   ErrorResponse.JSON_PROPERTY_STATUS,
+  ErrorResponse.JSON_PROPERTY_DATA,
   ErrorResponse.JSON_PROPERTY_RETRY_AFTER
 })
 @javax.annotation.Generated(value = "org.openapitools.codegen.languages.JavaClientCodegen", comments = "Generator version: 7.26.0")
@@ -80,6 +81,10 @@ public class ErrorResponse {
   public static final String JSON_PROPERTY_STATUS = "status";
   @javax.annotation.Nonnull
   private StatusEnum status;
+
+  public static final String JSON_PROPERTY_DATA = "data";
+  @javax.annotation.Nullable
+  private Object data = null;
 
   public static final String JSON_PROPERTY_RETRY_AFTER = "retry_after";
   @javax.annotation.Nullable
@@ -136,6 +141,30 @@ public class ErrorResponse {
   }
 
 
+  public ErrorResponse data(@javax.annotation.Nullable Object data) {
+    this.data = data;
+    return this;
+  }
+
+  /**
+   * &#x60;null&#x60; (or absent) in an error body.
+   * @return data
+   */
+  @javax.annotation.Nullable
+  @JsonProperty(value = JSON_PROPERTY_DATA, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public Object getData() {
+    return data;
+  }
+
+
+  @JsonProperty(value = JSON_PROPERTY_DATA, required = false)
+  @JsonInclude(value = JsonInclude.Include.USE_DEFAULTS)
+  public void setData(@javax.annotation.Nullable Object data) {
+    this.data = data;
+  }
+
+
   public ErrorResponse retryAfter(@javax.annotation.Nullable BigDecimal retryAfter) {
     this.retryAfter = retryAfter;
     return this;
@@ -175,12 +204,13 @@ public class ErrorResponse {
     ErrorResponse errorResponse = (ErrorResponse) o;
     return Objects.equals(this.message, errorResponse.message) &&
         Objects.equals(this.status, errorResponse.status) &&
+        Objects.equals(this.data, errorResponse.data) &&
         Objects.equals(this.retryAfter, errorResponse.retryAfter);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(message, status, retryAfter);
+    return Objects.hash(message, status, data, retryAfter);
   }
 
   @Override
@@ -189,6 +219,7 @@ public class ErrorResponse {
     sb.append("class ErrorResponse {\n");
     sb.append("    message: ").append(toIndentedString(message)).append("\n");
     sb.append("    status: ").append(toIndentedString(status)).append("\n");
+    sb.append("    data: ").append(toIndentedString(data)).append("\n");
     sb.append("    retryAfter: ").append(toIndentedString(retryAfter)).append("\n");
     sb.append("}");
     return sb.toString();
@@ -242,6 +273,11 @@ public class ErrorResponse {
     // add `status` to the URL query string
     if (getStatus() != null) {
       joiner.add(String.format(java.util.Locale.ROOT, "%sstatus%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getStatus()))));
+    }
+
+    // add `data` to the URL query string
+    if (getData() != null) {
+      joiner.add(String.format(java.util.Locale.ROOT, "%sdata%s=%s", prefix, suffix, ApiClient.urlEncode(ApiClient.valueToString(getData()))));
     }
 
     // add `retry_after` to the URL query string
