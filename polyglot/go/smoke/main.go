@@ -49,7 +49,11 @@ func generate(api *nebula.APIClient, ctx context.Context, i int, seed int64, wid
 	if err != nil {
 		return err
 	}
-	image := response.GetData()[0]
+	// The 200 body is a one-of: the images, or a generation that failed.
+	if response.ImageGenerationResponse == nil {
+		return fmt.Errorf("a 200 that is not the images: %+v", response.GenerationFailure)
+	}
+	image := response.ImageGenerationResponse.GetData()[0]
 	file, err := base64.StdEncoding.DecodeString(image.GetB64Json())
 	if err != nil {
 		return err

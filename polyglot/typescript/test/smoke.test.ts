@@ -59,6 +59,8 @@ for (const model of MODELS) {
     assert.equal(error, undefined, JSON.stringify(error));
     assert.equal(response.status, 200);
     assert.ok(data);
+    // The 200 body is a one-of, told apart by `status`: the images, or a failed generation.
+    if (data.status !== "success") assert.fail(`a 200 that is not the images: ${data.message}`);
     assert.equal(data.model, model);
     assert.equal(data.data.length, 1);
     const size = pngSize(Buffer.from(data.data[0].b64_json, "base64"));

@@ -5,6 +5,7 @@ import com.nebulablock.images.ApiException;
 import com.nebulablock.images.api.ImagesApi;
 import com.nebulablock.images.api.ModelsApi;
 import com.nebulablock.images.model.FluxSchnellRequest;
+import com.nebulablock.images.model.GenerateImage200Response;
 import com.nebulablock.images.model.GeneratedImage;
 import com.nebulablock.images.model.ImageGenerationRequest;
 import com.nebulablock.images.model.ImageGenerationResponse;
@@ -52,8 +53,12 @@ public final class Smoke {
           .height(height)
           .seed(seed);
       try {
-        ImageGenerationResponse response = images.generateImage(
+        // The 200 body is a one-of: the images, or a generation that failed.
+        GenerateImage200Response answer = images.generateImage(
             new ImageGenerationRequest(body), UUID.randomUUID().toString());
+        if (!(answer.getActualInstance() instanceof ImageGenerationResponse response)) {
+          throw new AssertionError("a 200 that is not the images: " + answer.getActualInstance());
+        }
         GeneratedImage image = response.getData().get(0);
         checkPng(Base64.getDecoder().decode(image.getB64Json()), width, height);
         if (image.getSeed() == null || image.getSeed() != seed) {
