@@ -52,8 +52,14 @@ def run(*args: str, key: str | None = None, stdin: str | bytes | None = None) ->
     return result
 
 
-def sidecars(out: Path) -> dict[int, dict[str, Any]]:
-    return {int(p.stem): json.loads(p.read_text()) for p in out.glob("0*.json")}
+def sidecar_paths(out: Path) -> list[Path]:
+    return [p for p in out.glob("*.json") if not p.name.startswith(".")]
+
+
+def sidecars(out: Path) -> dict[str, dict[str, Any]]:
+    """The batch's sidecars by prompt."""
+    metas = [json.loads(p.read_text()) for p in sidecar_paths(out)]
+    return {meta["prompt"]: meta for meta in metas}
 
 
 # --- help and usage errors (no server needed) ---
@@ -275,16 +281,16 @@ def test_batch_generates_everything_then_a_rerun_skips_it(
     out = tmp_path / "out"
     result = run("batch", str(prompts), "--out", str(out), "-c", "4", "-m", SCHNELL)
     assert result.exit_code == EXIT_OK, result.stderr
-    assert "12 generated, 0 already done, 0 failed" in result.stdout
-    assert len(list(out.glob("0*.png"))) == 12
-    meta = json.loads((out / "000003.json").read_text())
-    assert meta["prompt"] == "picture number 3" and meta["model"] == SCHNELL
+    assert "12 generated, 0 skipped, 0 failed" in result.stdout
+    assert len(list(out.glob("*.png"))) == 12
+    meta = sidecars(out)["picture number 3"]
+    assert meta["model"] == SCHNELL and meta["seed"] is not None
     assert nebula_mock.ledger.billed == 12
 
     again = run("batch", str(prompts), "--out", str(out), "-m", SCHNELL, "--json")
     assert again.exit_code == EXIT_OK
     summary = json.loads(again.stdout)
-    assert (summary["done"], summary["skipped"], summary["failed"]) == (0, 12, 0)
+    assert (summary["generated"], summary["skipped"], summary["failed"]) == (0, 12, 0)
     assert nebula_mock.ledger.billed == 12
 
 
@@ -309,12 +315,13 @@ def test_batch_jsonl_per_item_params_and_partial_failure_exit_3(
         result = run("batch", str(tmp_path / source), "--out", str(out), "-m", SCHNELL)
         where = "jobs.jsonl:3"
     assert result.exit_code == EXIT_PARTIAL
-    assert "2 generated, 0 already done, 1 failed" in result.stdout
-    assert result.stderr.startswith(f"item 1 ({where}): HTTP 404")
-    assert sorted(p.name for p in out.glob("0*.png")) == ["000000.png", "000002.png"]
+    assert "2 generated, 0 skipped, 1 failed" in result.stdout
+    item_lines = [line for line in result.stderr.splitlines() if line.startswith("item ")]
+    assert len(item_lines) == 1 and item_lines[0].startswith(f"item 1 ({where}): HTTP 404")
     metas = sidecars(out)
-    assert metas[0]["seed"] == 1
-    assert metas[2]["parameters"]["width"] == 512
+    assert sorted(metas) == ["cat", "fox"] and len(list(out.glob("*.png"))) == 2
+    assert metas["fox"]["seed"] == 1
+    assert metas["cat"]["parameters"]["width"] == 512
 
 
 def test_batch_jsonl_image_paths_are_relative_to_the_file(
@@ -338,7 +345,7 @@ def test_batch_jsonl_image_paths_are_relative_to_the_file(
     jobs.write_text(json.dumps(line) + "\n")
     result = run("batch", str(jobs), "--out", str(tmp_path / "out"))
     assert result.exit_code == EXIT_OK, result.stderr
-    meta = json.loads((tmp_path / "out" / "000000.json").read_text())
+    meta = sidecars(tmp_path / "out")["a boat"]
     assert meta["model"] == "black-forest-labs/FLUX.1-Fill-dev"
     assert nebula_mock.ledger.billed == 1
 
@@ -386,7 +393,7 @@ def cli_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 def wait_for_sidecars(out: Path, count: int, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 20
-    while len(list(out.glob("0*.json"))) < count:
+    while len(sidecar_paths(out) if out.is_dir() else []) < count:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the batch made no progress"
         time.sleep(0.01)
@@ -407,10 +414,13 @@ def test_batch_killed_part_way_resumes_without_paying_twice(
     _, stderr = proc.communicate(timeout=15)
     if sig == signal.SIGINT:
         assert proc.returncode == 130
-        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert "Traceback" not in stderr
+        last = stderr.strip().splitlines()[-1]
+        assert last.startswith("interrupted: ") and " generated, 0 skipped, 0 failed in " in last
+        assert f"in {out}; run the same command again to resume" in last
     else:
         assert proc.returncode == -signal.SIGKILL
-    finished = len(list(out.glob("0*.json")))
+    finished = len(sidecar_paths(out))
     assert 6 <= finished < n
     billed_before = nebula_mock.ledger.billed
     assert billed_before >= finished  # in-flight calls may have been billed, not saved
@@ -420,8 +430,8 @@ def test_batch_killed_part_way_resumes_without_paying_twice(
     assert result.exit_code == EXIT_OK, result.stderr
     summary = json.loads(result.stdout)
     assert summary["skipped"] == finished
-    assert summary["done"] == n - finished
-    assert len(list(out.glob("0*.png"))) == n
+    assert summary["generated"] == n - finished
+    assert len(list(out.glob("*.png"))) == n
     # Every image billed exactly once: the in-flight ones came back from the key cache.
     assert nebula_mock.ledger.billed == n
     keys = [e.idempotency_key for e in nebula_mock.ledger.entries]
@@ -478,19 +488,18 @@ def test_batch_reads_text_prompts_from_stdin_and_resumes(
     text = "a red fox\n\n# a comment\nan owl at night\n  a paper boat  \n"
     result = run("batch", "-", "--out", str(out), "-m", SCHNELL, stdin=text)
     assert result.exit_code == EXIT_OK, result.stderr
-    assert "3 generated, 0 already done, 0 failed" in result.stdout
-    prompts = {i: meta["prompt"] for i, meta in sidecars(out).items()}
-    assert prompts == {0: "a red fox", 1: "an owl at night", 2: "a paper boat"}
+    assert "3 generated, 0 skipped, 0 failed" in result.stdout
+    assert set(sidecars(out)) == {"a red fox", "an owl at night", "a paper boat"}
 
-    # The same input again: done items are skipped (index + parameter hash), one changed
+    # The same input again: done items are skipped (by their identity), one changed
     # prompt is regenerated, and nothing done is billed twice.
     changed = text.replace("an owl at night", "an owl at dawn")
     again = run("batch", "-", "--out", str(out), "-m", SCHNELL, "--json", stdin=changed)
     assert again.exit_code == EXIT_OK, again.stderr
     summary = json.loads(again.stdout)
-    assert (summary["total"], summary["done"], summary["skipped"]) == (3, 1, 2)
+    assert (summary["total"], summary["generated"], summary["skipped"]) == (3, 1, 2)
     assert summary["input_error"] is None
-    assert sidecars(out)[1]["prompt"] == "an owl at dawn"
+    assert "an owl at dawn" in sidecars(out)
     assert nebula_mock.ledger.billed == 4
 
 
@@ -507,7 +516,7 @@ def test_batch_format_option_decides_how_stdin_is_read(
     out = tmp_path / "out"
     result = run("batch", "-", "--out", str(out), *args, stdin='{"prompt": "braces"}\n')
     assert result.exit_code == EXIT_OK, result.stderr
-    assert sidecars(out)[0]["prompt"] == expected_prompt
+    assert list(sidecars(out)) == [expected_prompt]
 
 
 def test_batch_format_jsonl_overrides_a_txt_suffix(env: dict[str, str], tmp_path: Path) -> None:
@@ -515,10 +524,10 @@ def test_batch_format_jsonl_overrides_a_txt_suffix(env: dict[str, str], tmp_path
     jobs.write_text('{"prompt": "a heron", "seed": 3}\n')
     as_text = run("batch", str(jobs), "--out", str(tmp_path / "text"))
     assert as_text.exit_code == EXIT_OK, as_text.stderr
-    assert sidecars(tmp_path / "text")[0]["prompt"] == '{"prompt": "a heron", "seed": 3}'
+    assert list(sidecars(tmp_path / "text")) == ['{"prompt": "a heron", "seed": 3}']
     as_jsonl = run("batch", str(jobs), "--out", str(tmp_path / "jsonl"), "--format", "jsonl")
     assert as_jsonl.exit_code == EXIT_OK, as_jsonl.stderr
-    assert sidecars(tmp_path / "jsonl")[0]["prompt"] == "a heron"
+    assert list(sidecars(tmp_path / "jsonl")) == ["a heron"]
 
 
 def test_batch_stdin_malformed_line_keeps_what_ran_and_names_the_line(
@@ -532,17 +541,20 @@ def test_batch_stdin_malformed_line_keeps_what_ran_and_names_the_line(
     result = run(*args, "--json", stdin="\n".join(lines) + "\n")
     assert result.exit_code == EXIT_USAGE
     message = "<stdin>:6: not valid JSON (Expecting property name enclosed in double quotes)"
-    assert result.stderr.strip().splitlines() == [f"error: {message}"]
+    # --json: the error is JSON too, one line on stderr.
+    assert [json.loads(line) for line in result.stderr.strip().splitlines()] == [
+        {"error": {"type": "usage", "message": message, "exit_code": EXIT_USAGE}}
+    ]
     summary = json.loads(result.stdout)  # the summary comes first, then the error
-    assert (summary["done"], summary["failed"], summary["input_error"]) == (4, 0, message)
+    assert (summary["generated"], summary["failed"], summary["input_error"]) == (4, 0, message)
     # Everything before the bad line is on disk; nothing after it was read or billed.
-    assert sorted(sidecars(out)) == [0, 1, 2, 3]
+    assert sorted(sidecars(out)) == ["boat 0", "boat 1", "boat 2", "boat 3"]
     assert nebula_mock.ledger.billed == 4
 
     fixed = run(*args, "--json", stdin="\n".join([*good[:4], "", *good[4:]]) + "\n")
     assert fixed.exit_code == EXIT_OK, fixed.stderr
     summary = json.loads(fixed.stdout)
-    assert (summary["done"], summary["skipped"]) == (2, 4)
+    assert (summary["generated"], summary["skipped"]) == (2, 4)
     assert nebula_mock.ledger.billed == 6
 
 
@@ -603,8 +615,8 @@ def test_batch_streams_a_pipe_line_by_line(
             proc.kill()
             proc.communicate()
     assert proc.returncode == EXIT_OK, stderr
-    assert json.loads(stdout)["done"] == 5
-    assert sidecars(out)[3]["prompt"].startswith('{"prompt": "not JSON')
+    assert json.loads(stdout)["generated"] == 5
+    assert any(p.startswith('{"prompt": "not JSON') for p in sidecars(out))
     assert nebula_mock.ledger.billed == 5
 
 
@@ -704,4 +716,5 @@ def test_generate_and_batch_name_files_by_the_same_rule(
     assert run("generate", "a fox").exit_code == EXIT_OK
     assert run("batch", "-", "--out", "out", stdin="a fox\n").exit_code == EXIT_OK
     assert (tmp_path / f"a-fox.{extension}").read_bytes() == b"picture"
-    assert (tmp_path / "out" / f"000000.{extension}").read_bytes() == b"picture"
+    (written,) = (tmp_path / "out").glob(f"a-fox-*.{extension}")
+    assert written.read_bytes() == b"picture"

@@ -66,10 +66,17 @@ class Images:
     ) -> Iterator[GenerationResult | BatchError | BatchSkipped]:
         """Generate one outcome per request on ``concurrency`` threads, in input order
         (see ``nebula_images._batch``: partial failures, resume with ``output_dir``)."""
-        arguments = _arguments(locals())
         from .._batch import generate_many_sync
 
-        return generate_many_sync(self._client, **arguments)
+        return generate_many_sync(
+            self._client,
+            requests,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            output_dir=output_dir,
+            on_progress=on_progress,
+            defaults=defaults,
+        )
 
 
 class AsyncImages:
@@ -113,7 +120,14 @@ class AsyncImages:
     ) -> AsyncIterator[GenerationResult | BatchError | BatchSkipped]:
         """``async for outcome in client.images.generate_many(...)``: one outcome per
         request on ``concurrency`` tasks, in input order (see ``nebula_images._batch``)."""
-        arguments = _arguments(locals())
         from .._batch import generate_many_async
 
-        return generate_many_async(self._client, **arguments)
+        return generate_many_async(
+            self._client,
+            requests,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            output_dir=output_dir,
+            on_progress=on_progress,
+            defaults=defaults,
+        )
