@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import importlib.util
 import itertools
 import json
 import os
@@ -83,6 +82,8 @@ _ITEM_KEYS = GENERIC.parameters | {"model", "model_name", "idempotency_key"}
 # the CLI says --seed, --api-key instead.
 _PYTHON_ARGUMENT = re.compile(r"\b([a-z][a-z_]*)=(?:\.\.\.)?(?=[\s),;:.]|$)")
 _CLI_WORDS = {"api_key": f"--api-key or {ENV_API_KEY}", "base_url": f"--base-url or {ENV_BASE_URL}"}
+# "(it takes: guidance_scale, height)": the parameters a model takes, as options.
+_TAKES = re.compile(r"(it takes: )([a-z_]+(?:, [a-z_]+)*)")
 _NO_CLI_OPTION = frozenset({"deadline", "max_response_bytes", "http_client", "retry_ambiguous"})
 
 
@@ -152,6 +153,9 @@ def _option_name(name: str) -> str:
 def cli_words(text: str) -> str:
     """A library message in the CLI's words: ``seed=`` -> ``--seed``."""
     text = text.replace("client.models.list() or ", "")
+    text = _TAKES.sub(
+        lambda m: m.group(1) + ", ".join(_option_name(n) for n in m.group(2).split(", ")), text
+    )
     return _PYTHON_ARGUMENT.sub(lambda m: _option_name(m.group(1)), text)
 
 
@@ -494,6 +498,14 @@ class _OutputPlace:
         return [str(path) for path in written]
 
 
+def _pillow_installed() -> bool:
+    try:
+        import PIL  # noqa: F401  (only whether it imports)
+    except ImportError:
+        return False
+    return True
+
+
 def _check_extension(output: str, suffix: str) -> None:
     """Refuse, before the call, an extension this command cannot write."""
     if not suffix:
@@ -503,7 +515,7 @@ def _check_extension(output: str, suffix: str) -> None:
         raise CLIInputError(
             f"-o {output}: {suffix} names no format this command writes; use .png, .jpg or .webp"
         )
-    if wanted != "png" and importlib.util.find_spec("PIL") is None:
+    if wanted != "png" and not _pillow_installed():
         raise CLIInputError(
             f"-o {output}: writing {wanted.upper()} needs Pillow: "
             "pip install 'nebula-images[pil]' (or write .png)"
@@ -875,6 +887,7 @@ class _ProgressView:
         self._printed_finished = 0
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._ticked = False  # a time-based line was printed
 
     def __enter__(self) -> _ProgressView:
         if self.enabled:
@@ -912,6 +925,11 @@ class _ProgressView:
 
     def close(self, *exc_info: object) -> None:
         self._stop.set()
+        with self._lock:
+            printed_before = self._printed_finished > 0 or self._ticked
+            if printed_before and self._last is not None:
+                if self._last.finished > self._printed_finished:
+                    self._print_locked()  # the last line shows where the batch ended
         if self._bar is not None:
             bar, self._bar = self._bar, None
             if self.total is None:
@@ -937,9 +955,10 @@ class _ProgressView:
 
     def _tick(self) -> None:
         # The time-based line: even when no item finishes for a while, CI logs see life.
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(min(1.0, QUIET_PROGRESS_SECONDS / 4)):
             with self._lock:
                 if time.monotonic() - self._printed_at >= QUIET_PROGRESS_SECONDS:
+                    self._ticked = True
                     self._print_locked()
 
     def _print_locked(self) -> None:
