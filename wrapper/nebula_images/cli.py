@@ -927,9 +927,9 @@ class _ProgressView:
         self._stop.set()
         with self._lock:
             printed_before = self._printed_finished > 0 or self._ticked
-            if printed_before and self._last is not None:
-                if self._last.finished > self._printed_finished:
-                    self._print_locked()  # the last line shows where the batch ended
+            last = self._last
+            if printed_before and last is not None and last.finished > self._printed_finished:
+                self._print_locked()  # the last line shows where the batch ended
         if self._bar is not None:
             bar, self._bar = self._bar, None
             if self.total is None:
