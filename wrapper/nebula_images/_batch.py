@@ -58,7 +58,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._batch_store import BatchStore, StoredItem
-from ._output import LocalFolder, slug
+from ._output import open_folder, slug
 
 __all__ = [
     "BatchError",
@@ -191,7 +191,7 @@ class BatchSkipped:
     """One batch item already done by an earlier run (found in ``output_dir``)."""
 
     index: int
-    paths: tuple[Path, ...]
+    paths: tuple[Path | str, ...]  # Paths; URLs for an fsspec output_dir
     metadata: Mapping[str, Any] = attrs.field(repr=False)
     request: Mapping[str, Any] = attrs.field(repr=False, factory=dict)
 
@@ -546,7 +546,7 @@ def _open_window(
     _check_concurrency(concurrency)
     store = None
     if output_dir is not None:
-        store = BatchStore(LocalFolder(output_dir), batch_id, new_id=uuid.uuid4().hex)
+        store = BatchStore(open_folder(output_dir), batch_id, new_id=uuid.uuid4().hex)
     namespace = store.batch_id if store is not None else (batch_id or "")
     progress = _Progress(_total_of(requests), on_progress)
     return _ReorderWindow(concurrency, fail_fast, store, namespace, progress, defaults)
@@ -673,6 +673,8 @@ def _run_sync(
             concurrent.futures.wait(window.running, return_when=concurrent.futures.FIRST_COMPLETED)
     finally:
         pool.shutdown()
+        if window.store is not None:
+            window.store.close()
 
 
 # --- tasks ---
@@ -742,3 +744,5 @@ async def _run_async(
             task.cancel()
         if window.running:
             await asyncio.gather(*window.running, return_exceptions=True)
+        if window.store is not None:
+            window.store.close()

@@ -53,7 +53,7 @@ class StoredItem:
 class Found:
     """An item found done: its files and its sidecar."""
 
-    paths: tuple[Path, ...]
+    paths: tuple[Path | str, ...]  # a Path, or a URL for a remote folder
     metadata: Mapping[str, Any]
 
 
@@ -66,10 +66,17 @@ class BatchStore:
             stored = self._stored_batch_id()
             # The batch id salts the idempotency keys: a fresh folder means fresh images,
             # the same folder means the same keys (so a re-run is not billed again).
+            if batch_id is not None and batch_id != stored:
+                files.write(BATCH_FILE, _batch_record(batch_id))
+            # Create-only: of processes racing on a fresh folder, the first id wins
+            # (where the place has no lock, e.g. object storage, this alone decides).
+            elif (
+                batch_id is None
+                and stored is None
+                and not files.create(BATCH_FILE, _batch_record(new_id))
+            ):
+                stored = self._stored_batch_id()
             self.batch_id = batch_id or stored or new_id
-            if stored != self.batch_id:
-                record = {"format": 2, "batch_id": self.batch_id}
-                files.write(BATCH_FILE, (json.dumps(record, indent=2) + "\n").encode())
         files.remove_stale_temp_files()
 
     def _stored_batch_id(self) -> str | None:
@@ -95,7 +102,11 @@ class BatchStore:
             return None
         return Found(paths=tuple(self.files.location(n) for n in names), metadata=meta)
 
-    def save(self, item: StoredItem, result: ResultLike) -> list[Path]:
+    def close(self) -> None:
+        """The end of a run: make the manifest complete."""
+        self.files.flush()
+
+    def save(self, item: StoredItem, result: ResultLike) -> list[Path | str]:
         """Write the images, then the sidecar (the sidecar is the commit marker)."""
         previous = self._sidecar(item)
         names: list[str] = []
@@ -116,6 +127,10 @@ class BatchStore:
         entry = {"item": item.identity, "prompt": item.prompt, "sidecar": sidecar, "files": names}
         self.files.append_line(MANIFEST_NAME, json.dumps(entry, ensure_ascii=False))
         return [self.files.location(name) for name in names]
+
+
+def _batch_record(batch_id: str) -> bytes:
+    return (json.dumps({"format": 2, "batch_id": batch_id}, indent=2) + "\n").encode()
 
 
 def _json_object(data: bytes | None) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ __all__ = [
     "format_for_extension",
     "image_file_name",
     "is_plain_name",
+    "open_folder",
     "result_record",
     "slug",
     "write_atomically",
@@ -165,8 +166,8 @@ class FileStore(Protocol):
     Names are plain file names (no directory part); implementations refuse others.
     """
 
-    def location(self, name: str) -> Path:
-        """Where ``name`` is, for results and messages."""
+    def location(self, name: str) -> Path | str:
+        """Where ``name`` is, for results and messages (a Path, or a URL)."""
         ...
 
     def read(self, name: str) -> bytes | None:
@@ -179,12 +180,20 @@ class FileStore(Protocol):
         """Write the whole file so that no reader ever sees part of it."""
         ...
 
+    def create(self, name: str, data: bytes) -> bool:
+        """Write the file only if it does not exist yet; False when it did."""
+        ...
+
     def remove(self, name: str) -> None:
         """Remove the file; a missing file is fine."""
         ...
 
     def append_line(self, name: str, line: str) -> None:
         """Add one line of text at the end of the file (created if missing)."""
+        ...
+
+    def flush(self) -> None:
+        """Make appended lines visible to readers (at the latest: now)."""
         ...
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
@@ -194,6 +203,19 @@ class FileStore(Protocol):
     def remove_stale_temp_files(self) -> None:
         """Drop what writers killed mid-write left behind; ignore anything else."""
         ...
+
+
+def open_folder(output_dir: str | os.PathLike[str]) -> FileStore:
+    """The place an ``output_dir`` names: a local directory, or any fsspec URL
+    (``s3://bucket/prefix``; the ``cloud`` extra). ``file://`` URLs are local."""
+    text = os.fspath(output_dir)
+    if "://" not in text:
+        return LocalFolder(text)
+    if text.startswith("file://"):
+        return LocalFolder(text.removeprefix("file://"))
+    from ._fsspec_folder import FsspecFolder
+
+    return FsspecFolder(text)
 
 
 def _checked(name: str) -> str:
@@ -231,9 +253,19 @@ class LocalFolder:
     def write(self, name: str, data: bytes) -> None:
         write_atomically(self.location(name), data)
 
+    def create(self, name: str, data: bytes) -> bool:
+        try:
+            write_atomically(self.location(name), data, overwrite=False)
+        except FileExistsError:
+            return False
+        return True
+
     def remove(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.location(name).unlink()
+
+    def flush(self) -> None:
+        return None  # append_line writes through at once
 
     def append_line(self, name: str, line: str) -> None:
         # One write() of an O_APPEND file: lines of concurrent writers never interleave.

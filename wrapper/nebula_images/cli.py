@@ -714,8 +714,9 @@ Examples:
     "out_dir",
     required=True,
     metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory (created if missing).",
+    callback=lambda ctx, param, value: _output_dir(ctx, param, value),
+    help="Output directory (created if missing), or an fsspec URL such as "
+    "s3://bucket/prefix (needs the 'cloud' extra).",
 )
 @click.option(
     "--format",
@@ -746,7 +747,7 @@ def batch(
     settings: _Settings,
     /,
     file: Path,
-    out_dir: Path,
+    out_dir: str,
     input_format: str,
     concurrency: int,
     fail_fast: bool,
@@ -820,6 +821,14 @@ def batch(
         raise items.input_error
     if tally.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _output_dir(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A URL as it is; a local path checked by Click (not a file, and so on)."""
+    if "://" in value and not value.startswith("file://"):
+        return value
+    checked = click.Path(file_okay=False).convert(value.removeprefix("file://"), param, ctx)
+    return str(checked)
 
 
 @attrs.define
