@@ -864,3 +864,16 @@ def test_batch_types_are_public_names() -> None:
     for name in ("BatchRequest", "BatchError", "BatchSkipped", "BatchProgress"):
         assert name in nebula_images.__all__
         assert getattr(nebula_images, name) is getattr(_batch, name)
+
+
+def test_rate_counts_only_generated_items(tmp_path: Path) -> None:
+    list(generate_many_sync(FakeClient(), ["a", "b"], output_dir=tmp_path))
+    snapshots: list[BatchProgress] = []
+    list(
+        generate_many_sync(
+            FakeClient(), ["a", "b", "c"], output_dir=tmp_path, on_progress=snapshots.append
+        )
+    )
+    last = snapshots[-1]
+    assert (last.generated, last.skipped, last.total) == (1, 2, 3)
+    assert last.rate == pytest.approx(1 / last.elapsed)  # the two skipped ones do not count
