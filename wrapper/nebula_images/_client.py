@@ -30,19 +30,15 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 import attrs
 import httpx
 
+from nebula_images_api import models as generated_models
 from nebula_images_api.api.images import generate_image
 from nebula_images_api.api.models import list_models
 from nebula_images_api.client import AuthenticatedClient
 from nebula_images_api.models import (
-    FluxFillRequest,
-    FluxSchnellRequest,
     GeneratedImage,
     GenerationFailure,
     ImageGenerationResponse,
     ModelListResponse,
-    OtherModelRequest,
-    SDXLRequest,
-    SeedreamRequest,
     ServerlessModel,
 )
 from nebula_images_api.types import Response, Unset
@@ -65,7 +61,7 @@ from ._config import (
     resolve_settings,
     seconds,
 )
-from ._encoding import ImageInput, decode_base64_strict, sniff_format
+from ._encoding import decode_base64_strict, sniff_format
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -85,7 +81,7 @@ from ._errors import (
 )
 from ._images import GenerationResult, Image, ModelInfo
 from ._logging import REDACTED, configure_from_env, logger
-from ._models_table import DEFAULT_MODEL, ModelRules, rules_for
+from ._models_table import DEFAULT_MODEL, GENERIC, MODELS, ModelRules, rules_for
 from ._retry import (
     Budget,
     Failure,
@@ -111,12 +107,9 @@ Operation = Literal["generate", "list_models"]
 Outcome = GenerationResult | list[ModelInfo]
 _R = TypeVar("_R")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+# Request schema name -> its generated class, for every schema of the spec's oneOf.
 _REQUEST_MODELS: Mapping[str, Any] = {
-    "SDXLRequest": SDXLRequest,
-    "FluxSchnellRequest": FluxSchnellRequest,
-    "SeedreamRequest": SeedreamRequest,
-    "FluxFillRequest": FluxFillRequest,
-    "OtherModelRequest": OtherModelRequest,
+    rules.schema: getattr(generated_models, rules.schema) for rules in (*MODELS.values(), GENERIC)
 }
 # AuthenticatedClient prints its token in its repr; the real key lives in BearerAuth,
 # so the generated client only ever holds this placeholder.
@@ -419,20 +412,16 @@ class _BaseClient(Generic[_HttpT]):
         prompt: str,
         *,
         model: str | None,
-        image: ImageInput | None,
-        mask: ImageInput | None,
+        parameters: Mapping[str, object],
         idempotency_key: str | None,
         timeout: TimeoutArg,
         deadline: float | timedelta | None,
         retry_ambiguous: bool | None,
-        **options: Any,
     ) -> _Call:
         prepared = prepare_body(
             prompt=prompt,
             model=model if model is not None else DEFAULT_MODEL,
-            options=options,
-            image=image,
-            mask=mask,
+            parameters=parameters,
         )
         key = (
             check_idempotency_key(idempotency_key)
