@@ -188,7 +188,9 @@ def test_configure_rejects_unknown_and_bad_settings(mock: MockServer) -> None:
 
 
 def control(mock: MockServer, method: str, path: str, body: Any = None) -> httpx.Response:
-    response = httpx.request(method, f"{mock.url}/_mock/{path}", json=body, timeout=10)
+    # The control path takes JSON bodies only, so a bare POST sends an empty object.
+    payload = {} if body is None and method == "POST" else body
+    response = httpx.request(method, f"{mock.url}/_mock/{path}", json=payload, timeout=10)
     assert response.headers["x-request-id"]
     return response
 
@@ -223,7 +225,12 @@ def test_control_path_errors(mock: MockServer) -> None:
     assert control(mock, "GET", "nothing").status_code == 404
     wrong = control(mock, "DELETE", "ledger")
     assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
-    broken = httpx.post(f"{mock.url}/_mock/faults", content=b"{", timeout=10)
+    broken = httpx.post(
+        f"{mock.url}/_mock/faults",
+        content=b"{",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert broken.status_code == 400
 
 
@@ -238,7 +245,7 @@ async def test_control_path_refuses_non_loopback_clients() -> None:
     app = MockApp()
     for client_host, status in (("203.0.113.9", 404), ("127.0.0.1", 200)):
         transport = httpx.ASGITransport(app=app, client=(client_host, 5000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             assert (await c.get("/_mock/stats")).status_code == status
 
 

@@ -176,8 +176,21 @@ def test_wait_past_the_deadline_fails_at_once() -> None:
 def test_custom_max_retry_wait() -> None:
     clock = FakeClock(1000.0)
     script = Script(status(429, **{"Retry-After": "3"}), 200)
-    with make(script, clock, max_retry_wait=2) as client, pytest.raises(RateLimitError):
+    with make(script, clock, max_retry_wait=2) as client, pytest.raises(RateLimitError) as info:
         client.images.generate("x")
+    assert clock.sleeps == [] and len(script.requests) == 1
+    assert "max_retry_wait=2" in str(info.value)
+
+
+@pytest.mark.parametrize("header", ["Retry-After", "retry-after-ms"])
+def test_retry_after_equal_to_max_retry_wait_is_waited(header: str) -> None:
+    """The limit is inclusive: a server asking for exactly max_retry_wait gets its wait."""
+    clock = FakeClock(1000.0)
+    value = "3" if header == "Retry-After" else "3000"
+    script = Script(status(429, **{header: value}), 200)
+    with make(script, clock, max_retry_wait=3) as client:
+        result = client.images.generate("x")
+    assert clock.sleeps == [3.0] and len(script.requests) == 2 and result.retries == 1
 
 
 # --- failure classes ----------------------------------------------------------------
@@ -240,6 +253,31 @@ def test_models_list_retries_ambiguous_failures() -> None:
         assert client.models.list() == []
     assert len(script.requests) == 3
     assert script.keys == [None, None, None]
+
+
+def test_pool_timeout_never_started_and_not_billed() -> None:
+    """No connection came free: nothing was sent, so nothing can have been billed."""
+    clock = FakeClock(1000.0)
+    script = Script(httpx.PoolTimeout, httpx.PoolTimeout, httpx.PoolTimeout)
+    with make(script, clock, max_retries=2) as client, pytest.raises(APITimeoutError) as info:
+        client.images.generate("x")
+    assert len(script.requests) == 3 and len(clock.sleeps) == 2
+    assert info.value.may_have_been_billed is False
+
+
+@pytest.mark.parametrize("retry_ambiguous", [False, True])
+def test_501_is_final(retry_ambiguous: bool) -> None:
+    """501 Not Implemented: the server will never do it; retrying cannot help."""
+    clock = FakeClock(1000.0)
+    script = Script(501, 200)
+    with (
+        make(script, clock, retry_ambiguous=retry_ambiguous) as client,
+        pytest.raises(APIStatusError) as info,
+    ):
+        client.images.generate("x")
+    assert len(script.requests) == 1 and clock.sleeps == []
+    assert info.value.status == 501
+    assert info.value.may_have_been_billed is False
 
 
 @pytest.mark.parametrize("code", [400, 401, 403, 404, 422])

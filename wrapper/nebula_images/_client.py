@@ -43,7 +43,7 @@ from nebula_images_api.models import (
 )
 from nebula_images_api.types import Response, Unset
 
-from ._auth import BearerAuth, redact
+from ._auth import BearerAuth, may_use_env_proxies, redact
 from ._config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -352,7 +352,9 @@ class _BaseClient(Generic[_HttpT]):
             )
         self._owns_http = http_client is None
         self._http: _HttpT = http_client or self._http_class(
-            timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
+            timeout=_DEFAULT_HTTP_TIMEOUT,
+            headers={"User-Agent": _USER_AGENT},
+            trust_env=may_use_env_proxies(self._settings.base_url),
         )
         self._http.base_url = httpx.URL(self._settings.base_url)
         self._http.auth = self._auth
@@ -418,15 +420,16 @@ class _BaseClient(Generic[_HttpT]):
         deadline: float | timedelta | None,
         retry_ambiguous: bool | None,
     ) -> _Call:
-        prepared = prepare_body(
-            prompt=prompt,
-            model=model if model is not None else DEFAULT_MODEL,
-            parameters=parameters,
-        )
         key = (
             check_idempotency_key(idempotency_key)
             if idempotency_key is not None
             else str(uuid.uuid4())
+        )
+        prepared = prepare_body(
+            prompt=prompt,
+            model=model if model is not None else DEFAULT_MODEL,
+            parameters=parameters,
+            idempotency_key=key,
         )
         body = _REQUEST_MODELS[prepared.rules.schema].from_dict(prepared.body)
         return _Call(
@@ -894,6 +897,7 @@ class Client(_BaseClient[httpx.Client]):
     _other_class = "AsyncClient"
 
     def _bind(self) -> None:
+        self._add_request_hook(self._auth.strip_outside_base)
         self._add_request_hook(self._log_request)
         self._api = self._api.set_httpx_client(self._http)
         self._sleep: Callable[[float], None] = time.sleep
@@ -961,6 +965,7 @@ class AsyncClient(_BaseClient[httpx.AsyncClient]):
     _other_class = "Client"
 
     def _bind(self) -> None:
+        self._add_request_hook(self._auth.astrip_outside_base)
         self._add_request_hook(self._alog_request)
         self._api = self._api.set_async_httpx_client(self._http)
         import asyncio  # here, not at the top: the sync Client never needs asyncio
