@@ -45,7 +45,7 @@ class OtherModelRequest:
                 it out means a random seed. Decided: -1 to 2^32-1 (the vendor states no range).
                 `format: int64` because values pass 2^31: a 32-bit integer cannot hold them.
             image (str | Unset): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
-                alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.
+                alphabet, padded, no `data:` prefix).
                 Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB
                 body limit (the vendor states no size limit).
                 A plain string (no `format: byte`, so that generated clients carry the text as
