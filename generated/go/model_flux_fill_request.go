@@ -34,7 +34,7 @@ type FluxFillRequest struct {
 	Width *int32 `json:"width,omitempty"`
 	// Output width or height for FLUX.1 Fill-dev, a multiple of 16 (the vendor's rule). Decided: 64 to 2048, as for the other models. 
 	Height *int32 `json:"height,omitempty"`
-	// The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says. Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB body limit (the vendor states no size limit). A plain string (no `format: byte`, so that generated clients carry the text as is): encode the file yourself. 
+	// The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix). Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB body limit (the vendor states no size limit). A plain string (no `format: byte`, so that generated clients carry the text as is): encode the file yourself. 
 	Image string `json:"image"`
 	// The mask, the same size as `image`, base64-encoded like it: white pixels are repainted, black ones kept. Decided: the same size limits as `image` (the vendor states none) and that the mask must be the size of the image. A plain string like `image`. 
 	Mask string `json:"mask"`

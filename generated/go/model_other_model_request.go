@@ -38,7 +38,7 @@ type OtherModelRequest struct {
 	Height *int32 `json:"height,omitempty"`
 	// Random seed for reproducible images; `-1` (the vendor samples' value) or leaving it out means a random seed. Decided: -1 to 2^32-1 (the vendor states no range). `format: int64` because values pass 2^31: a 32-bit integer cannot hold them. 
 	Seed *int64 `json:"seed,omitempty"`
-	// The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says. Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB body limit (the vendor states no size limit). A plain string (no `format: byte`, so that generated clients carry the text as is): encode the file yourself. 
+	// The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix). Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB body limit (the vendor states no size limit). A plain string (no `format: byte`, so that generated clients carry the text as is): encode the file yourself. 
 	Image *string `json:"image,omitempty"`
 	// The mask, the same size as `image`, base64-encoded like it: white pixels are repainted, black ones kept. Decided: the same size limits as `image` (the vendor states none) and that the mask must be the size of the image. A plain string like `image`. 
 	Mask *string `json:"mask,omitempty"`

@@ -216,7 +216,7 @@ export interface components {
         Seed: number;
         /**
          * @description The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
-         *     alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.
+         *     alphabet, padded, no `data:` prefix).
          *     Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB
          *     body limit (the vendor states no size limit).
          *     A plain string (no `format: byte`, so that generated clients carry the text as

@@ -298,7 +298,7 @@ public class OtherModelRequest {
   }
 
   /**
-   * The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no &#x60;data:&#x60; prefix), JPG/JPEG, PNG or WebP as the vendor says. Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB body limit (the vendor states no size limit). A plain string (no &#x60;format: byte&#x60;, so that generated clients carry the text as is): encode the file yourself. 
+   * The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no &#x60;data:&#x60; prefix). Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB body limit (the vendor states no size limit). A plain string (no &#x60;format: byte&#x60;, so that generated clients carry the text as is): encode the file yourself. 
    * @return image
    */
   @javax.annotation.Nullable
