@@ -1,9 +1,11 @@
 """Client and AsyncClient: composition over the generated client.
 
-The generated ``generate_image`` / ``list_models`` functions do the HTTP calls; this
-layer checks arguments against the per-model table, configures the httpx client
-(auth scoped to the base URL, per-attempt timeouts, a capped and memory-lean body
-read), retries through tenacity without ever billing twice, and turns every answer,
+The generated ``generate_image`` / ``list_models`` modules build each request
+(``build_request``) and type each answer (``parse_document``); this layer checks
+arguments against the per-model table, sends the request itself through the httpx
+client (auth per request, scoped to the base URL; a timeout per attempt; the body read
+under a cap, see ``_body``), never changing that httpx client, retries through tenacity
+without ever billing twice, and turns every answer,
 documented or not, into a typed result or one of the errors of ``_errors``: the
 fields it reads are checked against the spec's types, and all it shows of an answer
 passes through one redaction of the API key (``_BaseClient._redact``).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import (
@@ -24,7 +27,6 @@ from collections.abc import (
     Mapping,
 )
 from datetime import timedelta
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar, cast
 
 import attrs
@@ -32,7 +34,6 @@ import httpx
 
 from nebula_images_api.api.images import generate_image
 from nebula_images_api.api.models import list_models
-from nebula_images_api.client import AuthenticatedClient
 from nebula_images_api.models import (
     FluxFillRequest,
     FluxSchnellRequest,
@@ -44,9 +45,16 @@ from nebula_images_api.models import (
     SeedreamRequest,
     ServerlessModel,
 )
-from nebula_images_api.types import Response, Unset
+from nebula_images_api.types import Unset
 
 from ._auth import BearerAuth, redact
+from ._body import (
+    BodyError,
+    BodyReader,
+    BodyTooLargeError,
+    extract_images,
+    parse_json,
+)
 from ._config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -93,13 +101,10 @@ from ._retry import (
     retry_after_of,
     status_failure,
 )
-from ._transport import ATTEMPT, AttemptContext, BodyTooLargeError, install, parse_json
 from ._validation import PreparedBody, check_idempotency_key, prepare_body
 from .resources import AsyncImages, AsyncModels, Images, Models
 
 if TYPE_CHECKING:
-    import contextvars
-
     import tenacity
 
     from ._limits import AsyncRateLimiter, RateLimiter
@@ -117,9 +122,13 @@ _REQUEST_MODELS: Mapping[str, Any] = {
     "FluxFillRequest": FluxFillRequest,
     "OtherModelRequest": OtherModelRequest,
 }
-# AuthenticatedClient prints its token in its repr; the real key lives in BearerAuth,
-# so the generated client only ever holds this placeholder.
-_TOKEN_PLACEHOLDER = "set-by-nebula_images-auth"  # noqa: S105 (not a secret)
+# Assumption (not in the vendor's pages): a generation answers with a handful of images
+# at most. The request has no image-count parameter and the reference page speaks of
+# "the generated image"; its `index` field allows for more than one, so a few are
+# accepted and more is off contract (a hostile answer held 1,000,000 images).
+MAX_IMAGES_PER_CALL = 8
+# What of a non-JSON error body an error keeps, in bytes, cut after redaction.
+ERROR_TEXT_LIMIT = 2000
 _STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
     400: BadRequestError,
     413: BadRequestError,
@@ -144,24 +153,58 @@ _DEFAULT_HTTP_TIMEOUT = httpx.Timeout(
     pool=DEFAULT_POOL_TIMEOUT,
 )
 _LIST_TIMEOUT = httpx.Timeout(30.0, connect=DEFAULT_CONNECT_TIMEOUT)
-# What sending or parsing one attempt may raise; each becomes a typed APIError.
-# RecursionError: the generated parser's json.loads on a deeply nested body.
-_SEND_ERRORS = (
-    httpx.HTTPError,
-    BodyTooLargeError,
-    ValueError,
-    KeyError,
-    TypeError,
-    RecursionError,
-)
+# What sending and reading one attempt may raise because of the network or the answer;
+# each becomes a typed APIError. Anything else (a bug, a user's httpx event hook or auth
+# raising TypeError/KeyError) propagates unchanged: it is not the response's doing.
+_EXCHANGE_ERRORS = (httpx.HTTPError, BodyError)
+# What the generated models raise for a document of the wrong shape.
+_PARSE_ERRORS = (KeyError, TypeError, ValueError, RecursionError)
 _T = TypeVar("_T")
 
 
-def _cause(exc: BaseException) -> BaseException | None:
-    """The exception to chain under a wrapper error: transport errors only. A parser's
-    ValueError/TypeError may quote the response (an echoed key included); its redacted
-    text is already in the wrapper error's message, so it is not chained."""
-    return exc if isinstance(exc, httpx.HTTPError | BodyTooLargeError) else None
+def _redacted_cause(exc: BaseException, redact: Callable[[str], str]) -> BaseException | None:
+    """The exception to chain under a wrapper error: a copy of a transport error with its
+    message redacted and no chain or traceback of its own (a server can echo the key
+    into a status line or header, which httpx and h11 quote in their messages)."""
+    if not isinstance(exc, httpx.HTTPError):
+        return None
+    text = redact(str(exc))
+    try:
+        copy: BaseException = type(exc)(text)
+    except TypeError:  # a subclass with another constructor
+        copy = httpx.TransportError(text)
+    return copy
+
+
+class _DeadlineExceeded(Exception):
+    """The sync exchange did not finish within the call's deadline (internal)."""
+
+
+def _within(seconds: float, exchange: Callable[[], _T]) -> _T:
+    """``exchange()`` run in a helper thread, waited for at most ``seconds``.
+
+    httpx's sync timeouts bound each socket read, so a server sending its headers one
+    byte a second never trips them; only a wait from another thread bounds the whole
+    exchange, as ``asyncio.timeout`` does for AsyncClient. An abandoned exchange stops
+    at its next body chunk (the reader checks the same deadline) or its next timeout."""
+    outcome: list[_T] = []
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(exchange())
+        except BaseException as exc:  # handed to the caller's thread below
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="nebula-images-exchange", daemon=True).start()
+    if not done.wait(seconds):
+        raise _DeadlineExceeded
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 # -- reading the fields of an answer with the spec's types ---------------------------
@@ -261,6 +304,10 @@ def _server_message(body: Any) -> str | None:
     return None
 
 
+# Builds one attempt's request with the httpx client and that attempt's timeout.
+BuildRequest = Callable[[httpx.Client | httpx.AsyncClient, httpx.Timeout], httpx.Request]
+
+
 @attrs.define
 class _Call:
     """The state of one logical call across its attempts."""
@@ -268,8 +315,8 @@ class _Call:
     operation: Operation
     budget: Budget
     retry_ambiguous: bool
-    endpoint: ModuleType  # the generated module: its sync_detailed / asyncio_detailed
-    arguments: dict[str, Any]  # keyword arguments of that function besides client=
+    build: BuildRequest  # the generated module's build_request, arguments bound
+    parse: Callable[[Any], object]  # its parse_document for a 200
     idempotency_key: str | None = None
     prepared: PreparedBody | None = None
     timeout: httpx.Timeout | None = None
@@ -278,6 +325,17 @@ class _Call:
     @property
     def rules(self) -> ModelRules:
         return self.prepared.rules if self.prepared else rules_for(DEFAULT_MODEL)
+
+
+@attrs.define
+class _Answer:
+    """What one attempt got back: status and headers, then the body read (its images
+    already decoded out of it for a 200 generation)."""
+
+    status: int | None = None
+    headers: httpx.Headers | None = None
+    body: bytes = b""
+    images: list[bytes | ValueError] | None = None
 
 
 def _replaying(first: APIError, attempt: Callable[[_Call], _R]) -> Callable[[_Call], _R]:
@@ -357,23 +415,16 @@ class _BaseClient(Generic[_HttpT]):
                 f"httpx.{self._other_class})",
             )
         self._owns_http = http_client is None
+        # A caller's httpx client is only read: every request carries its own auth,
+        # timeout and absolute URL, so two Clients can share one httpx client.
         self._http: _HttpT = http_client or self._http_class(
             timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
         )
-        self._http.base_url = httpx.URL(self._settings.base_url)
-        self._http.auth = self._auth
-        install(self._http, self._settings.max_response_bytes)
-        self._api = AuthenticatedClient(base_url=self._settings.base_url, token=_TOKEN_PLACEHOLDER)
         self._bind()
 
     def _bind(self) -> None:
-        """Attach the I/O side: the generated client, request logging, sleep, limiter."""
+        """Attach the I/O side: sleep, limiter, resources."""
         raise NotImplementedError
-
-    def _add_request_hook(self, hook: Callable[[httpx.Request], Any]) -> None:
-        hooks: dict[str, list[Callable[..., Any]]] = self._http.event_hooks
-        hooks["request"] = [*hooks.get("request", []), hook]
-        self._http.event_hooks = hooks
 
     # -- public read-only settings -------------------------------------------------
 
@@ -439,39 +490,70 @@ class _BaseClient(Generic[_HttpT]):
             else str(uuid.uuid4())
         )
         body = _REQUEST_MODELS[prepared.rules.schema].from_dict(prepared.body)
+        base_url = self._settings.base_url
+
+        def build(http: httpx.Client | httpx.AsyncClient, timeout: httpx.Timeout) -> httpx.Request:
+            return generate_image.build_request(
+                http_client=http, base_url=base_url, timeout=timeout, body=body, idempotency_key=key
+            )
+
+        def parse(document: Any) -> object:
+            return generate_image.parse_document(status_code=200, document=document)
+
         return _Call(
             operation="generate",
             budget=self._budget(deadline),
             retry_ambiguous=self._settings.retry_ambiguous
             if retry_ambiguous is None
             else bool(retry_ambiguous),
-            endpoint=generate_image,
-            arguments={"body": body, "idempotency_key": key},
+            build=build,
+            parse=parse,
             idempotency_key=key,
             prepared=prepared,
             timeout=call_timeout(timeout) or self._settings.timeout,
         )
 
     def _prepare_list(self) -> _Call:
+        base_url = self._settings.base_url
+
+        def build(http: httpx.Client | httpx.AsyncClient, timeout: httpx.Timeout) -> httpx.Request:
+            return list_models.build_request(http_client=http, base_url=base_url, timeout=timeout)
+
+        def parse(document: Any) -> object:
+            return list_models.parse_document(status_code=200, document=document)
+
         # GET /serverless/models is idempotent and free: every failure class retries.
         return _Call(
             operation="list_models",
             budget=self._budget(None),
             retry_ambiguous=True,
-            endpoint=list_models,
-            arguments={},
+            build=build,
+            parse=parse,
             timeout=self._settings.timeout or _LIST_TIMEOUT,
         )
 
-    def _attempt_context(self, call: _Call) -> AttemptContext:
-        remaining = call.budget.remaining()
-        deadline_at = None if remaining is None else time.monotonic() + remaining
-        return AttemptContext(
-            timeout=attempt_timeout(call.timeout, call.rules.timeout_seconds, remaining),
-            deadline=deadline_at,
-            max_body=self._settings.max_response_bytes,
-            extract_images=call.operation == "generate",
-        )
+    def _request(self, call: _Call, remaining: float | None) -> httpx.Request:
+        """The request of one attempt: its timeout capped by what is left of the deadline."""
+        timeout = attempt_timeout(call.timeout, call.rules.timeout_seconds, remaining)
+        request = call.build(self._http, timeout)
+        # Only what _body can decode, whatever decoders httpx has installed.
+        request.headers["Accept-Encoding"] = BodyReader.ACCEPT_ENCODING
+        self._log_request(request)
+        return request
+
+    def _reader(
+        self, response: httpx.Response, answer: _Answer, deadline: float | None
+    ) -> BodyReader:
+        """Record the status and headers of ``response``; a reader for its body."""
+        answer.status, answer.headers = response.status_code, response.headers
+        return BodyReader(response, max_bytes=self._settings.max_response_bytes, deadline=deadline)
+
+    def _finish(self, call: _Call, answer: _Answer, body: bytearray) -> _Answer:
+        if call.operation == "generate" and answer.status == 200:
+            answer.body, answer.images = extract_images(body, MAX_IMAGES_PER_CALL)
+        else:
+            answer.body = bytes(body)
+        return answer
 
     def _policy(self, call: _Call) -> RetryPolicy:
         def notify(error: APIError, attempt: int, wait: float) -> None:
@@ -545,11 +627,8 @@ class _BaseClient(Generic[_HttpT]):
         except Exception:
             logger.exception("a nebula_images hook raised; the call goes on")
 
-    def _start_attempt(
-        self, call: _Call
-    ) -> tuple[AttemptContext, float, contextvars.Token[AttemptContext | None]]:
-        """Count and announce an attempt; its transport context, start time and the
-        token that ends the context (``ATTEMPT.reset``) once the attempt is over."""
+    def _start_attempt(self, call: _Call) -> float:
+        """Count and announce an attempt; its start time."""
         call.attempts += 1
         logger.debug(
             "%s attempt %d (idempotency_key=%s)",
@@ -558,26 +637,25 @@ class _BaseClient(Generic[_HttpT]):
             call.idempotency_key,
         )
         self._emit(self._settings.on_request, call, attempt=call.attempts)
-        ctx = self._attempt_context(call)
-        return ctx, self._clock(), ATTEMPT.set(ctx)
+        return self._clock()
 
     def _attempt_failed(
-        self, call: _Call, exc: BaseException, ctx: AttemptContext, started: float
+        self, call: _Call, exc: Exception, answer: _Answer, started: float
     ) -> APIError:
-        """The typed error of an attempt whose send or parse raised ``exc``."""
-        error = self._error_from_exception(call, exc, ctx)
-        self._after_attempt(call, started, ctx.status, error.request_id, error)
+        """The typed error of an attempt whose exchange raised ``exc``; raise it ``from``
+        ``_redacted_cause(exc)`` outside the ``except`` block, so that nothing chained
+        quotes the answer unredacted."""
+        error = self._error_from_exception(call, exc, answer)
+        self._after_attempt(call, started, answer.status, error.request_id, error)
         return error
 
-    def _attempt_answered(
-        self, call: _Call, response: Response[Any], ctx: AttemptContext, started: float
-    ) -> Outcome:
+    def _attempt_answered(self, call: _Call, answer: _Answer, started: float) -> Outcome:
         """The result of an attempt that got an answer, or its typed error."""
-        request_id = self._request_id(response.headers)
+        request_id = self._request_id(answer.headers)
         try:
-            result = self._interpret(call, response, ctx, request_id)
+            result = self._interpret(call, answer, request_id)
         except APIError as error:
-            self._after_attempt(call, started, int(response.status_code), error.request_id, error)
+            self._after_attempt(call, started, answer.status, error.request_id, error)
             raise
         self._after_attempt(call, started, 200, request_id, None)
         return result
@@ -610,12 +688,12 @@ class _BaseClient(Generic[_HttpT]):
             error=error,
         )
 
-    @staticmethod
-    def _log_request(request: httpx.Request) -> None:
+    def _log_request(self, request: httpx.Request) -> None:
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "HTTP %s %s headers=%s", request.method, request.url, redact(request.headers)
-            )
+            headers = redact(request.headers)
+            if self._auth.applies_to(request.url):  # the auth adds it when sending
+                headers["authorization"] = REDACTED
+            logger.debug("HTTP %s %s headers=%s", request.method, request.url, headers)
 
     def _deadline_check(self, call: _Call) -> float | None:
         remaining = call.budget.remaining()
@@ -636,13 +714,11 @@ class _BaseClient(Generic[_HttpT]):
 
     # -- turning answers into results or errors --------------------------------------
 
-    def _error_from_exception(
-        self, call: _Call, exc: BaseException, ctx: AttemptContext
-    ) -> APIError:
-        """A typed error for an exception raised while sending or parsing."""
+    def _error_from_exception(self, call: _Call, exc: Exception, answer: _Answer) -> APIError:
+        """A typed error for an exception raised while sending or reading."""
         key = call.idempotency_key
         generation = call.operation == "generate"
-        request_id = self._request_id(ctx.headers)
+        request_id = self._request_id(answer.headers)
         reason = self._redact(str(exc))
         error: APIError
         if isinstance(exc, BodyTooLargeError):
@@ -672,7 +748,7 @@ class _BaseClient(Generic[_HttpT]):
             )
             return mark(error, Failure.NEVER_STARTED)
         if isinstance(exc, httpx.HTTPError):
-            when = "while reading the answer" if ctx.status is not None else "after sending"
+            when = "while reading the answer" if answer.status is not None else "after sending"
             error = APIConnectionError(
                 f"the connection failed {when} ({type(exc).__name__}: {reason})",
                 request_id=request_id,
@@ -680,21 +756,8 @@ class _BaseClient(Generic[_HttpT]):
                 may_have_been_billed=generation,
             )
             return mark(error, Failure.AMBIGUOUS)
-        # ValueError/KeyError/TypeError/RecursionError from the generated parser: a
-        # body off contract.
-        if ctx.status is not None and ctx.status != 200:
-            return self._status_error(call, ctx.status, ctx.headers, ctx.body, request_id)
-        if (
-            ctx.status == 200
-            and (failed := self._failed_body(call, ctx.body, request_id)) is not None
-        ):
-            return failed
-        return self._off_contract(
-            call,
-            f"the response does not match the API's contract ({type(exc).__name__}: "
-            f"{reason[:200]})",
-            request_id,
-        )
+        # A BodyError: an encoding refused or corrupt, too many images.
+        return self._off_contract(call, f"the response is not usable: {reason}", request_id)
 
     def _off_contract(
         self, call: _Call, problem: str, request_id: str | None
@@ -722,15 +785,11 @@ class _BaseClient(Generic[_HttpT]):
         )
         return mark(error, Failure.FINAL)
 
-    def _failed_body(self, call: _Call, content: bytes, request_id: str | None) -> APIError | None:
-        """The error of an off-contract 200 body that still says ``"status": "failed"``."""
-        try:
-            parsed = parse_json(content)
-        except ValueError:
-            return None
-        if isinstance(parsed, dict) and parsed.get("status") == "failed":
-            return self._failed(call, parsed, request_id)
-        return None
+    def _error_text(self, content: bytes) -> str:
+        """A non-JSON error body as text: redacted whole, then cut to ERROR_TEXT_LIMIT
+        bytes (cut first, a key across the cut would keep all but its last characters)."""
+        text = self._auth.redact(content.decode("utf-8", "replace"))
+        return text.encode("utf-8")[:ERROR_TEXT_LIMIT].decode("utf-8", "ignore")
 
     def _status_error(
         self,
@@ -746,8 +805,7 @@ class _BaseClient(Generic[_HttpT]):
         try:
             body = parse_json(content) if content else None
         except ValueError:
-            # Redacted before it is cut short, so that no part of the key survives.
-            body = self._redact(content[:2000].decode("utf-8", "replace"))[:500]
+            body = self._error_text(content)
         # Only a JSON document's retry_after counts; redaction leaves numbers as they are.
         retry_after = retry_after_of(headers, body, now=self._wallclock)
         body = self._redact(body)
@@ -771,15 +829,33 @@ class _BaseClient(Generic[_HttpT]):
         return mark(error, failure)
 
     def _interpret(
-        self, call: _Call, response: Response[Any], ctx: AttemptContext, request_id: str | None
+        self, call: _Call, answer: _Answer, request_id: str | None
     ) -> GenerationResult | list[ModelInfo]:
-        status = int(response.status_code)
-        parsed = response.parsed
+        """The result of an answer, or its typed error; the body is parsed once here."""
+        status = answer.status
+        assert status is not None
         if status != 200:
-            raise self._status_error(call, status, response.headers, response.content, request_id)
-        if call.operation == "list_models":
-            if not isinstance(parsed, ModelListResponse):
-                raise self._error_from_exception(call, ValueError("unexpected body"), ctx)
+            raise self._status_error(call, status, answer.headers, answer.body, request_id)
+        try:
+            document = parse_json(answer.body)
+        except ValueError as exc:
+            raise self._off_contract(
+                call,
+                f"the response does not match the API's contract (not JSON: {exc})"[:300],
+                request_id,
+            ) from None
+        try:
+            parsed = call.parse(document)
+        except _PARSE_ERRORS as exc:
+            # The generated models read a document of the wrong shape; the message may
+            # quote the answer, so it is redacted and the exception not chained.
+            problem = self._redact(f"{type(exc).__name__}: {exc}")[:200]
+            if isinstance(document, dict) and document.get("status") == "failed":
+                raise self._failed(call, document, request_id) from None
+            raise self._off_contract(
+                call, f"the response does not match the API's contract ({problem})", request_id
+            ) from None
+        if isinstance(parsed, ModelListResponse):
             if parsed.status == "failed":
                 raise self._failed(call, parsed.to_dict(), request_id)
             try:
@@ -792,25 +868,23 @@ class _BaseClient(Generic[_HttpT]):
                     call, f"the response breaks the API's contract: {exc}", request_id
                 ) from None
         if not isinstance(parsed, ImageGenerationResponse):
-            raise self._error_from_exception(call, ValueError("unexpected body"), ctx)
+            raise self._off_contract(call, "the response has an unexpected shape", request_id)
         if parsed.status == "failed":
             body = {"model": parsed.model, "message": parsed.message, "status": "failed"}
             raise self._failed(call, body, request_id)
-        return self._generation_result(call, parsed, ctx, request_id)
+        return self._generation_result(call, parsed, answer.images, request_id)
 
     def _generation_result(
         self,
         call: _Call,
         parsed: ImageGenerationResponse,
-        ctx: AttemptContext,
+        decoded_list: list[bytes | ValueError] | None,
         request_id: str | None,
     ) -> GenerationResult:
         def invalid(problem: str) -> ResponseValidationError:
             return self._off_contract(call, problem, request_id)
 
         assert call.idempotency_key is not None and call.prepared is not None
-        decoded_list = ctx.images
-        ctx.images = None
         if not parsed.data:
             raise invalid("the answer has no images")
         try:
@@ -820,7 +894,7 @@ class _BaseClient(Generic[_HttpT]):
         except _OffContractError as exc:
             raise invalid(f"the response breaks the API's contract: {exc}") from None
         if decoded_list is not None and len(decoded_list) != len(checked):
-            # The transport decodes the b64_json strings in body order: one per image,
+            # The reader decodes the b64_json strings in body order: one per image,
             # or the decoded bytes could land on the wrong image.
             raise invalid(
                 f"the response breaks the API's contract: {len(decoded_list)} b64_json "
@@ -882,9 +956,9 @@ _ARGS_DOC = """
         timeout: per attempt: seconds or an httpx.Timeout. Default: connect 10 s,
             read the model's time from the per-model table (60-180 s).
         max_retries: retries per call (default 2) of failures that are safe to retry.
-        http_client: an httpx client to send with (proxies, transport, limits). Its
-            base URL, auth and transport are configured for this API; it is not
-            closed by close().
+        http_client: an httpx client to send with (proxies, transport, limits). It is
+            only read, never changed (the key goes with each request, not on it), so
+            several clients may share one; it is not closed by close().
         deadline: seconds for a whole call, retries and waits included.
         retry_ambiguous: also retry failures after which a generation may have run
             (read timeout, dropped connection, 500/502/504); safe when the server
@@ -905,8 +979,6 @@ class Client(_BaseClient[httpx.Client]):
     _other_class = "AsyncClient"
 
     def _bind(self) -> None:
-        self._add_request_hook(self._log_request)
-        self._api = self._api.set_httpx_client(self._http)
         self._sleep: Callable[[float], None] = time.sleep
         self._limiter: RateLimiter | None = None
         if self._settings.rate_limit:
@@ -940,14 +1012,41 @@ class Client(_BaseClient[httpx.Client]):
             if self._limiter.acquire(remaining) is None:
                 raise self._limiter_timeout(call, self._limiter.per_minute)
             self._deadline_check(call)
-        ctx, started, token = self._start_attempt(call)
+        started = self._start_attempt(call)
+        request = self._request(call, remaining)
+        answer = _Answer()
+        failure: Exception | None = None
         try:
-            response = call.endpoint.sync_detailed(client=self._api, **call.arguments)
-        except _SEND_ERRORS as exc:
-            raise self._attempt_failed(call, exc, ctx, started) from _cause(exc)
+            if remaining is None:
+                self._exchange(call, request, answer, None)
+            else:
+                deadline = time.monotonic() + remaining
+                _within(remaining, lambda: self._exchange(call, request, answer, deadline))
+        except _DeadlineExceeded:
+            failure = httpx.ReadTimeout("the call's deadline ran out", request=request)
+        except _EXCHANGE_ERRORS as exc:
+            failure = exc
+        if failure is not None:  # raised out here: no __context__ quoting the answer
+            error = self._attempt_failed(call, failure, answer, started)
+            raise error from _redacted_cause(failure, self._auth.redact)
+        return self._attempt_answered(call, answer, started)
+
+    def _exchange(
+        self, call: _Call, request: httpx.Request, answer: _Answer, deadline: float | None
+    ) -> None:
+        """Send ``request`` and read its answer into ``answer``."""
+        response = self._http.send(request, auth=self._auth, stream=True)
+        try:
+            reader = self._reader(response, answer, deadline)
+            if response.is_stream_consumed:
+                reader.feed_decoded(response.content)
+            else:
+                for chunk in response.iter_raw():
+                    reader.feed(chunk)
+            body = reader.finish()
         finally:
-            ATTEMPT.reset(token)
-        return self._attempt_answered(call, response, ctx, started)
+            response.close()
+        self._finish(call, answer, body)
 
     def _run(self, call: _Call) -> Outcome:
         self._check_open()
@@ -972,8 +1071,6 @@ class AsyncClient(_BaseClient[httpx.AsyncClient]):
     _other_class = "Client"
 
     def _bind(self) -> None:
-        self._add_request_hook(self._alog_request)
-        self._api = self._api.set_async_httpx_client(self._http)
         import asyncio  # here, not at the top: the sync Client never needs asyncio
 
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -984,9 +1081,6 @@ class AsyncClient(_BaseClient[httpx.AsyncClient]):
             self._limiter = AsyncRateLimiter(self._settings.rate_limit)
         self.images = AsyncImages(self)
         self.models = AsyncModels(self)
-
-    async def _alog_request(self, request: httpx.Request) -> None:
-        self._log_request(request)
 
     async def close(self) -> None:
         """Close the connections (a caller's own http_client is left open)."""
@@ -1010,21 +1104,43 @@ class AsyncClient(_BaseClient[httpx.AsyncClient]):
             if await self._limiter.acquire(remaining) is None:
                 raise self._limiter_timeout(call, self._limiter.per_minute)
             remaining = self._deadline_check(call)
-        ctx, started, token = self._start_attempt(call)
+        started = self._start_attempt(call)
+        request = self._request(call, remaining)
+        answer = _Answer()
+        failure: Exception | None = None
+        deadline = None if remaining is None else time.monotonic() + remaining
+        # asyncio.timeout makes the deadline hard, headers and a drip-fed body included.
+        limit = asyncio.timeout(remaining)
         try:
-            # asyncio.timeout makes the deadline hard even for a drip-fed body.
-            async with asyncio.timeout(remaining):
-                response = await call.endpoint.asyncio_detailed(client=self._api, **call.arguments)
-        except TimeoutError as exc:
-            converted: Exception = httpx.ReadTimeout("the call's deadline ran out")
-            if not ctx.sent:
-                converted = httpx.PoolTimeout("the call's deadline ran out before sending")
-            raise self._attempt_failed(call, converted, ctx, started) from exc
-        except _SEND_ERRORS as exc:
-            raise self._attempt_failed(call, exc, ctx, started) from _cause(exc)
+            async with limit:
+                await self._exchange(call, request, answer, deadline)
+        except TimeoutError:
+            if not limit.expired():
+                raise  # not the deadline's doing
+            failure = httpx.ReadTimeout("the call's deadline ran out", request=request)
+        except _EXCHANGE_ERRORS as exc:
+            failure = exc
+        if failure is not None:  # raised out here: no __context__ quoting the answer
+            error = self._attempt_failed(call, failure, answer, started)
+            raise error from _redacted_cause(failure, self._auth.redact)
+        return self._attempt_answered(call, answer, started)
+
+    async def _exchange(
+        self, call: _Call, request: httpx.Request, answer: _Answer, deadline: float | None
+    ) -> None:
+        """Send ``request`` and read its answer into ``answer``."""
+        response = await self._http.send(request, auth=self._auth, stream=True)
+        try:
+            reader = self._reader(response, answer, deadline)
+            if response.is_stream_consumed:
+                reader.feed_decoded(response.content)
+            else:
+                async for chunk in response.aiter_raw():
+                    reader.feed(chunk)
+            body = reader.finish()
         finally:
-            ATTEMPT.reset(token)
-        return self._attempt_answered(call, response, ctx, started)
+            await response.aclose()
+        self._finish(call, answer, body)
 
     async def _run(self, call: _Call) -> Outcome:
         self._check_open()
