@@ -133,10 +133,16 @@ class BodyReader:
         self._max = max_bytes
         self._deadline = deadline
         self._decoder = _decoder(response.headers)
-        self._buffer = bytearray()  # grows with what arrives, never with Content-Length
+        self._buffer = bytearray()
+        self._size = 0  # bytes kept; the buffer may be longer once sized
         length = response.headers.get("content-length")
-        if max_bytes and length and length.isdigit() and int(length) > max_bytes:
+        expected = int(length) if length and length.isdigit() else None
+        if max_bytes and expected is not None and expected > max_bytes:
             raise BodyTooLargeError(max_bytes)  # refused before reading anything
+        # The announced length sizes the buffer once half of it has arrived, never
+        # before: memory follows the bytes received (at most twice them), and an honest
+        # body is then held in one exact allocation (growth steps overshoot by 1/8).
+        self._expected = expected if self._decoder is None else None
 
     def feed(self, raw: bytes) -> None:
         """Take one raw chunk from the network."""
@@ -151,9 +157,21 @@ class BodyReader:
             self._keep(piece)
 
     def _keep(self, piece: bytes) -> None:
-        if self._max and len(self._buffer) + len(piece) > self._max:
+        end = self._size + len(piece)
+        if self._max and end > self._max:
             raise BodyTooLargeError(self._max)
-        self._buffer += piece
+        if self._expected is not None and 2 * end >= self._expected >= end:
+            sized = bytearray(self._expected)
+            sized[: self._size] = self._buffer
+            self._buffer, self._expected = sized, None
+        if end <= len(self._buffer):
+            # Through a memoryview: a bytearray slice assignment would copy the piece first.
+            with memoryview(self._buffer) as view:
+                view[self._size : end] = piece
+        else:  # not sized yet, or more than Content-Length said
+            del self._buffer[self._size :]
+            self._buffer += piece
+        self._size = end
 
     def feed_decoded(self, content: bytes) -> None:
         """Take a body httpx has already read and decoded (a response built in memory,
@@ -166,6 +184,7 @@ class BodyReader:
             for piece in self._decoder.steps(b""):
                 self._keep(piece)
         body, self._buffer = self._buffer, bytearray()
+        del body[self._size :]  # a body shorter than its Content-Length: truncated
         return body
 
 
