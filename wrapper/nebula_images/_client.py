@@ -15,6 +15,7 @@ Shared logic lives in ``_BaseClient``; only I/O differs between the two clients
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import math
@@ -31,21 +32,6 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, TypeVar
 
 import attrs
 import httpx
-
-from nebula_images_api.api.images import generate_image
-from nebula_images_api.api.models import list_models
-from nebula_images_api.models import (
-    FluxFillRequest,
-    FluxSchnellRequest,
-    GeneratedImage,
-    ImageGenerationResponse,
-    ModelListResponse,
-    OtherModelRequest,
-    SDXLRequest,
-    SeedreamRequest,
-    ServerlessModel,
-)
-from nebula_images_api.types import Unset
 
 from ._auth import BearerAuth, redact
 from ._body import (
@@ -107,6 +93,12 @@ from .resources import AsyncImages, AsyncModels, Images, Models
 if TYPE_CHECKING:
     import tenacity
 
+    from nebula_images_api.models import (
+        GeneratedImage,
+        ImageGenerationResponse,
+        ServerlessModel,
+    )
+
     from ._limits import AsyncRateLimiter, RateLimiter
 
 __all__ = ["AsyncClient", "Client"]
@@ -115,13 +107,6 @@ Operation = Literal["generate", "list_models"]
 Outcome = GenerationResult | list[ModelInfo]
 _R = TypeVar("_R")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
-_REQUEST_MODELS: Mapping[str, Any] = {
-    "SDXLRequest": SDXLRequest,
-    "FluxSchnellRequest": FluxSchnellRequest,
-    "SeedreamRequest": SeedreamRequest,
-    "FluxFillRequest": FluxFillRequest,
-    "OtherModelRequest": OtherModelRequest,
-}
 # Assumption (not in the vendor's pages): a generation answers with a handful of images
 # at most. The request has no image-count parameter and the reference page speaks of
 # "the generated image"; its `index` field allows for more than one, so a few are
@@ -258,7 +243,32 @@ def _number(value: object, where: str, *, minimum: float | None = None) -> float
 
 def _optional(read: Callable[[object, str], _T], value: object, where: str) -> _T | None:
     """``read(value)``, or None for an absent field or a null."""
+    from nebula_images_api.types import Unset  # loaded with the models by then
+
     return None if value is None or isinstance(value, Unset) else read(value, where)
+
+
+@functools.cache
+def _request_models() -> Mapping[str, Any]:
+    """The generated request model of each schema name of the per-model table.
+
+    The generated package (attrs classes) loads on the first call, not at import:
+    ``from nebula_images import Client`` stays close to ``import httpx``."""
+    from nebula_images_api.models import (
+        FluxFillRequest,
+        FluxSchnellRequest,
+        OtherModelRequest,
+        SDXLRequest,
+        SeedreamRequest,
+    )
+
+    return {
+        "SDXLRequest": SDXLRequest,
+        "FluxSchnellRequest": FluxSchnellRequest,
+        "SeedreamRequest": SeedreamRequest,
+        "FluxFillRequest": FluxFillRequest,
+        "OtherModelRequest": OtherModelRequest,
+    }
 
 
 def _image_fields(item: GeneratedImage, where: str) -> tuple[int, float, int | None]:
@@ -489,7 +499,9 @@ class _BaseClient(Generic[_HttpT]):
             if idempotency_key is not None
             else str(uuid.uuid4())
         )
-        body = _REQUEST_MODELS[prepared.rules.schema].from_dict(prepared.body)
+        from nebula_images_api.api.images import generate_image
+
+        body = _request_models()[prepared.rules.schema].from_dict(prepared.body)
         base_url = self._settings.base_url
 
         def build(http: httpx.Client | httpx.AsyncClient, timeout: httpx.Timeout) -> httpx.Request:
@@ -514,6 +526,8 @@ class _BaseClient(Generic[_HttpT]):
         )
 
     def _prepare_list(self) -> _Call:
+        from nebula_images_api.api.models import list_models
+
         base_url = self._settings.base_url
 
         def build(http: httpx.Client | httpx.AsyncClient, timeout: httpx.Timeout) -> httpx.Request:
@@ -832,6 +846,8 @@ class _BaseClient(Generic[_HttpT]):
         self, call: _Call, answer: _Answer, request_id: str | None
     ) -> GenerationResult | list[ModelInfo]:
         """The result of an answer, or its typed error; the body is parsed once here."""
+        from nebula_images_api.models import ImageGenerationResponse, ModelListResponse
+
         status = answer.status
         assert status is not None
         if status != 200:
