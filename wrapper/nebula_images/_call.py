@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-import attrs
 import httpx
 
 from ._errors import redacted
@@ -41,19 +40,45 @@ BuildRequest = Callable[[httpx.Client | httpx.AsyncClient, httpx.Timeout], httpx
 ERROR_TEXT_LIMIT = 2000
 
 
-@attrs.define
 class Call:
-    """The state of one logical call across its attempts."""
+    """The state of one logical call across its attempts.
 
-    operation: Operation
-    budget: Budget
-    retry_ambiguous: bool
-    build: BuildRequest  # the generated module's build_request, arguments bound
-    parse: Callable[[Any], object]  # its parse_document for a 200
-    idempotency_key: str | None = None
-    prepared: PreparedBody | None = None
-    timeout: httpx.Timeout | None = None
-    attempts: int = 0
+    A plain class, not attrs: ``from nebula_images import Client`` defines it, and an
+    attrs class costs a code generation at import."""
+
+    __slots__ = (
+        "attempts",
+        "budget",
+        "build",
+        "idempotency_key",
+        "operation",
+        "parse",
+        "prepared",
+        "retry_ambiguous",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        *,
+        operation: Operation,
+        budget: Budget,
+        retry_ambiguous: bool,
+        build: BuildRequest,
+        parse: Callable[[Any], object],
+        idempotency_key: str | None = None,
+        prepared: PreparedBody | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self.operation = operation
+        self.budget = budget
+        self.retry_ambiguous = retry_ambiguous
+        self.build = build  # the generated module's build_request, arguments bound
+        self.parse = parse  # its parse_document for a 200
+        self.idempotency_key = idempotency_key
+        self.prepared = prepared
+        self.timeout = timeout
+        self.attempts = 0
 
     @property
     def rules(self) -> ModelRules:
@@ -64,15 +89,17 @@ class Call:
         return self.operation == "generate"
 
 
-@attrs.define
 class Answer:
     """What one attempt got back: status and headers, then the body read (its images
     already decoded out of it for a 200 generation)."""
 
-    status: int | None = None
-    headers: httpx.Headers | None = None
-    body: bytes = b""
-    images: list[bytes | ValueError] | None = None
+    __slots__ = ("body", "headers", "images", "status")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.headers: httpx.Headers | None = None
+        self.body = b""
+        self.images: list[bytes | ValueError] | None = None
 
 
 class Redactor:
