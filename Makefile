@@ -50,7 +50,7 @@ GENERATED_DIR ?= generated/nebula_images_api
 generate: $(STAMP) ## regenerate generated/ from openapi.yaml
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
 	  --meta none --config openapi-python-client.yaml --fail-on-warning \
-	  --custom-template-path openapi-python-client-templates \
+	  --custom-template-path codegen/openapi-python-client \
 	  --output-path $(GENERATED_DIR) --overwrite
 	@rm -rf $(GENERATED_DIR)/.ruff_cache
 	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed
