@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint lint-spec generate check-generated mock contract bench clean
+.PHONY: help venv demo test lint lint-spec generate generate-python check-generated mock contract bench breaking clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,10 +29,13 @@ demo: $(STAMP) ## generate a real PNG through the local mock (writes demo-output
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff + mypy --strict on the wrapper, spec validation
-	$(BIN)/ruff check wrapper tests bench examples
-	$(BIN)/ruff format --check wrapper tests bench examples
+# Every folder of Python code that ruff checks (wrapper, tests, tools, codegen, ...).
+LINT_PATHS := wrapper tests bench examples tools codegen
+lint: $(STAMP) ## ruff + mypy --strict on the wrapper and tools/, spec validation
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
+	$(BIN)/mypy tools/spec_breaking
 	$(BIN)/openapi-spec-validator openapi.yaml
 
 NODE_TOOLS := .node-tools
@@ -47,13 +50,20 @@ lint-spec: $(STAMP) $(SPECTRAL) ## openapi-spec-validator + Spectral (needs Node
 
 SPEC ?= openapi.yaml
 GENERATED_DIR ?= generated/nebula_images_api
-generate: $(STAMP) ## regenerate generated/ from openapi.yaml
+RULES_MODULE ?= generated/nebula_images_rules/__init__.py
+IMAGES_MODULE ?= wrapper/nebula_images/resources/images.py
+generate: generate-python ## regenerate generated/ (and the typed calls) from openapi.yaml
+
+generate-python: $(STAMP) ## the Python parts of `make generate`
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
 	  --meta none --config openapi-python-client.yaml --fail-on-warning \
 	  --custom-template-path codegen/openapi-python-client \
 	  --output-path $(GENERATED_DIR) --overwrite
 	@rm -rf $(GENERATED_DIR)/.ruff_cache
 	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed
+	$(BIN)/python codegen/python_rules.py --spec $(SPEC) --rules $(RULES_MODULE) --images $(IMAGES_MODULE)
+	@touch $(dir $(RULES_MODULE))py.typed
+	$(BIN)/ruff format --isolated --quiet --line-length 100 $(RULES_MODULE) $(IMAGES_MODULE)
 
 mock: $(STAMP) ## serve the mock API on 127.0.0.1:$(PORT)
 	$(BIN)/python -m nebula_images.testing --port $(PORT)
@@ -63,6 +73,12 @@ contract: $(STAMP) ## Schemathesis against the mock, or URL=... NEBULA_API_KEY=.
 
 bench: $(STAMP) ## benchmarks: print figures, write bench/results.json
 	$(BIN)/python bench/run.py
+
+# BASE: the git ref whose openapi.yaml is the old spec. Default: the merge-base of HEAD and
+# main (what this branch changed), or HEAD~1 on main. See tools/spec_breaking/_git.py.
+BASE ?=
+breaking: $(STAMP) ## fail on a spec change that breaks existing clients [BASE=<git ref>]
+	PYTHONPATH=tools $(BIN)/python -m spec_breaking --spec $(SPEC) $(if $(BASE),--base $(BASE),)
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) $(NODE_TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-output

@@ -11,17 +11,49 @@ from pathlib import Path
 from conftest import ROOT, SPEC_PATH
 
 COMMITTED = ROOT / "generated" / "nebula_images_api"
+# The Python layer's per-model rules and typed calls, also written by `make generate`.
+COMMITTED_RULES = ROOT / "generated" / "nebula_images_rules"
+COMMITTED_IMAGES = ROOT / "wrapper" / "nebula_images" / "resources" / "images.py"
 IGNORED = {"__pycache__", ".ruff_cache"}
 
 
 def regenerate(spec: Path, out: Path) -> None:
+    """Regenerate into ``out`` (the client) and beside it (``rules/``, ``images.py``)."""
     subprocess.run(
-        ["make", "-s", "--no-print-directory", "generate", f"SPEC={spec}", f"GENERATED_DIR={out}"],
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "generate",
+            f"SPEC={spec}",
+            f"GENERATED_DIR={out}",
+            f"RULES_MODULE={out.parent / 'rules' / '__init__.py'}",
+            f"IMAGES_MODULE={out.parent / 'images.py'}",
+        ],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
     )
+
+
+def python_layer_diff(fresh: Path) -> list[str]:
+    """Differences of the rules package and resources/images.py from a regeneration."""
+    problems = tree_diff(fresh.parent / "rules", COMMITTED_RULES)
+    regenerated = (fresh.parent / "images.py").read_text(encoding="utf-8")
+    committed = COMMITTED_IMAGES.read_text(encoding="utf-8")
+    if regenerated != committed:
+        problems.append(
+            "".join(
+                difflib.unified_diff(
+                    committed.splitlines(keepends=True),
+                    regenerated.splitlines(keepends=True),
+                    "committed/resources/images.py",
+                    "regenerated/resources/images.py",
+                )
+            )
+        )
+    return problems
 
 
 def tree_diff(expected: Path, actual: Path) -> list[str]:
@@ -56,7 +88,7 @@ def tree_diff(expected: Path, actual: Path) -> list[str]:
 def test_committed_generated_matches_a_fresh_regeneration(tmp_path: Path) -> None:
     fresh = tmp_path / "nebula_images_api"
     regenerate(SPEC_PATH, fresh)
-    problems = tree_diff(fresh, COMMITTED)
+    problems = tree_diff(fresh, COMMITTED) + python_layer_diff(fresh)
     assert not problems, "generated/ is stale; run `make generate`:\n" + "\n".join(problems)
 
 
@@ -76,6 +108,9 @@ def test_a_spec_change_shows_up_as_a_readable_diff(tmp_path: Path) -> None:
     problems = tree_diff(fresh, COMMITTED)
     assert problems
     assert any("+" in p and "How strongly to follow the prompt." in p for p in problems)
+    # The bound and the description reach the rules and the typed calls' docstrings.
+    layer = "\n".join(python_layer_diff(fresh))
+    assert "+" in layer and "4001" in layer and "How strongly to follow the prompt." in layer
 
 
 def test_a_new_untracked_file_counts_as_drift(tmp_path: Path) -> None:
@@ -91,3 +126,5 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     regenerate(SPEC_PATH, first)
     regenerate(SPEC_PATH, second)
     assert tree_diff(first, second) == []
+    assert tree_diff(first.parent / "rules", second.parent / "rules") == []
+    assert (first.parent / "images.py").read_bytes() == (second.parent / "images.py").read_bytes()

@@ -111,7 +111,7 @@ def test_success_body_has_the_spec_shape_and_request_id(mock_http: httpx.Client)
 
 
 @pytest.mark.parametrize(
-    ("model", "size"), [(SCHNELL, (1024, 1024)), (SDXL, (1024, 1024)), (SEEDREAM, (2048, 2048))]
+    ("model", "size"), [(SCHNELL, (1024, 1024)), (SDXL, (1024, 1024)), (SEEDREAM, (1024, 1024))]
 )
 def test_omitted_size_uses_the_spec_default(
     mock_http: httpx.Client, model: str, size: tuple[int, int]

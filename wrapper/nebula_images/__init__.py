@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from ._models_table import DEFAULT_MODEL as DEFAULT_MODEL
     from ._models_table import MODELS as MODELS
     from ._models_table import ModelRules as ModelRules
+    from ._models_table import resolve_model as resolve_model
 
 # public name -> private module that defines it
 _LAZY = {
@@ -63,7 +64,7 @@ _LAZY = {
         ("_batch", ("BatchRequest", "BatchError", "BatchSkipped", "BatchProgress")),
         ("_images", ("GenerationResult", "Image", "ModelInfo")),
         ("_hooks", ("RequestEvent",)),
-        ("_models_table", ("DEFAULT_MODEL", "MODELS", "ModelRules")),
+        ("_models_table", ("DEFAULT_MODEL", "MODELS", "ModelRules", "resolve_model")),
         (
             "_errors",
             (

@@ -44,10 +44,9 @@ from ._config import (
     resolve_settings,
     seconds,
 )
-from ._encoding import ImageInput
 from ._errors import APIError, ValidationError
 from ._logging import REDACTED, configure_from_env
-from ._models_table import DEFAULT_MODEL
+from ._models_table import DEFAULT_MODEL, GENERIC, MODELS
 from ._observe import Observer
 from ._results import ResultReader
 from ._retry import Budget, RetryPolicy
@@ -76,24 +75,15 @@ EXCHANGE_ERRORS = (httpx.HTTPError, BodyError)
 
 @functools.cache
 def _request_models() -> Mapping[str, Any]:
-    """The generated request model of each schema name of the per-model table.
+    """Request schema name -> its generated class, for every schema of the spec's oneOf.
 
     The generated package (attrs classes) loads on the first call, not at import:
     ``from nebula_images import Client`` stays close to ``import httpx``."""
-    from nebula_images_api.models import (
-        FluxFillRequest,
-        FluxSchnellRequest,
-        OtherModelRequest,
-        SDXLRequest,
-        SeedreamRequest,
-    )
+    from nebula_images_api import models as generated_models
 
     return {
-        "SDXLRequest": SDXLRequest,
-        "FluxSchnellRequest": FluxSchnellRequest,
-        "SeedreamRequest": SeedreamRequest,
-        "FluxFillRequest": FluxFillRequest,
-        "OtherModelRequest": OtherModelRequest,
+        rules.schema: getattr(generated_models, rules.schema)
+        for rules in (*MODELS.values(), GENERIC)
     }
 
 
@@ -233,20 +223,16 @@ class BaseClient(Generic[_HttpT]):
         prompt: str,
         *,
         model: str | None,
-        image: ImageInput | None,
-        mask: ImageInput | None,
+        parameters: Mapping[str, object],
         idempotency_key: str | None,
         timeout: TimeoutArg,
         deadline: float | timedelta | None,
         retry_ambiguous: bool | None,
-        **options: Any,
     ) -> Call:
         prepared = prepare_body(
             prompt=prompt,
             model=model if model is not None else DEFAULT_MODEL,
-            options=options,
-            image=image,
-            mask=mask,
+            parameters=parameters,
         )
         key = (
             check_idempotency_key(idempotency_key)

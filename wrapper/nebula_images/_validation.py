@@ -1,30 +1,28 @@
-"""Client-side checks of a generation request, from the per-model table.
+"""Client-side checks of a generation request, read generically from the per-model rules.
 
 Every failure is a ValidationError naming the field and the fix, raised before any
-request is sent. The result is the JSON body to send (defaults filled in for a known
-model) plus the parameters to report on the result (without image blobs).
+request is sent. The rules come from the spec (``_models_table``): types, bounds, enums,
+multiples, required parameters and the ones that go together. The result is the JSON
+body to send (only what the caller chose, plus a drawn seed, see ``prepare_body``) and
+the parameters to report on the result (without image blobs).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from ._encoding import ImageInput, encode_input_image
+from ._encoding import encode_input_image
 from ._errors import ValidationError
-from ._models_table import (
-    BOUNDS,
-    MODEL_NAME_MAX_CHARS,
-    PROMPT_MAX_CHARS,
-    ModelRules,
-    rules_for,
-)
+from ._models_table import GENERIC, MODEL_NAME, ModelRules, ParameterRule, resolve_model, rules_for
 
 __all__ = ["PreparedBody", "check_idempotency_key", "is_visible_ascii", "prepare_body"]
 
-_INTEGER_FIELDS = ("num_steps", "width", "height", "seed")
+_SIDES = ("width", "height")
 
 
 @attrs.frozen
@@ -40,7 +38,7 @@ def _show(number: float) -> str:
     return str(int(number)) if number == int(number) else str(number)
 
 
-def _brief(value: int | float) -> str:
+def _brief(value: object) -> str:
     # repr() of an int over 4300 digits raises ValueError; huge values are clipped.
     try:
         text = repr(value)
@@ -49,40 +47,53 @@ def _brief(value: int | float) -> str:
     return text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
 
 
-def _check_number(field: str, value: object, integer: bool) -> int | float:
+def _range(rule: ParameterRule) -> str:
+    low, high = rule.minimum, rule.maximum
+    if low is not None and high is not None:
+        return f"pass a value from {_show(low)} to {_show(high)}"
+    if low is not None:
+        return f"pass a value of at least {_show(low)}"
+    return f"pass a value of at most {_show(high or 0)}"
+
+
+def _check_number(rule: ParameterRule, value: object, model: ModelRules) -> int | float:
+    field = rule.name
+    integer = rule.type == "integer"
     kind = "an integer" if integer else "a number"
-    bound = BOUNDS[field]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(field, f"must be {kind}, got {type(value).__name__}", f"pass {kind}")
     # NaN and infinity are not JSON numbers (and int() of them raises).
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError(
-            field,
-            f"must be a finite number, got {value!r}",
-            f"pass a value from {_show(bound.minimum)} to {_show(bound.maximum)}",
-        )
+        raise ValidationError(field, f"must be a finite number, got {value!r}", _range(rule))
     if integer and not isinstance(value, int):
         if value != int(value):
             raise ValidationError(field, f"must be an integer, got {value!r}", f"pass {int(value)}")
         value = int(value)
-    if not bound.minimum <= value <= bound.maximum:
+    if (rule.minimum is not None and value < rule.minimum) or (
+        rule.maximum is not None and value > rule.maximum
+    ):
+        raise ValidationError(field, f"{_brief(value)} is out of range", _range(rule))
+    step = rule.multiple_of
+    if step and value % step:
+        lower = value - value % step
+        low = max(lower, rule.minimum) if rule.minimum is not None else lower
         raise ValidationError(
             field,
-            f"{_brief(value)} is out of range",
-            f"pass a value from {_show(bound.minimum)} to {_show(bound.maximum)}",
+            f"{_show(value)} is not a multiple of {_show(step)}"
+            + (f" (required by {model.name})" if model.known else ""),
+            f"pass {_show(low)} or {_show(lower + step)}",
         )
     return value
 
 
-def _check_text(field: str, value: object, *, max_chars: int, min_chars: int) -> str:
+def _check_text(rule: ParameterRule, value: object) -> str:
+    field = rule.name
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, got {type(value).__name__}", "pass text")
-    if not min_chars <= len(value) <= max_chars:
-        raise ValidationError(
-            field,
-            f"has {len(value)} characters",
-            f"pass {min_chars} to {max_chars} characters",
-        )
+    low, high = rule.min_length or 0, rule.max_length
+    if len(value) < low or (high is not None and len(value) > high):
+        limits = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise ValidationError(field, f"has {len(value)} characters", f"pass {limits} characters")
     try:
         # The body is sent as UTF-8: an unpaired surrogate cannot be encoded.
         value.encode("utf-8")
@@ -92,7 +103,34 @@ def _check_text(field: str, value: object, *, max_chars: int, min_chars: int) ->
             f"has an unpaired surrogate at position {exc.start} (not valid Unicode)",
             "pass valid Unicode text (e.g. decode input files with errors='replace')",
         ) from None
+    if rule.pattern is not None and not re.search(rule.pattern, value):
+        if not value.strip():
+            fix = "describe the image to generate" if field == "prompt" else "pass some text"
+            raise ValidationError(field, "is blank", fix)
+        raise ValidationError(
+            field, f"does not match the pattern {rule.pattern!r}", "pass text that matches it"
+        )
     return value
+
+
+def _check_enum(rule: ParameterRule, value: object, model: ModelRules) -> object:
+    assert rule.enum is not None
+    # bool is an int in Python but never equal to a JSON enum's number for the server.
+    if isinstance(value, bool) or value not in rule.enum:
+        allowed = ", ".join(repr(choice) for choice in rule.enum)
+        who = f"model {model.name}" if model.known else "the API"
+        raise ValidationError(
+            rule.name, f"{_brief(value)} is not a value {who} takes", f"pass one of {allowed}"
+        )
+    return value
+
+
+def _check_value(rule: ParameterRule, value: object, model: ModelRules) -> object:
+    if rule.enum is not None:
+        return _check_enum(rule, value, model)
+    if rule.type in ("integer", "number"):
+        return _check_number(rule, value, model)
+    return _check_text(rule, value)
 
 
 def is_visible_ascii(text: str) -> bool:
@@ -117,33 +155,10 @@ def check_idempotency_key(key: str) -> str:
     return key
 
 
-def prepare_body(
-    *,
-    prompt: object,
-    model: object,
-    options: dict[str, Any],
-    image: ImageInput | None,
-    mask: ImageInput | None,
-) -> PreparedBody:
-    """Check a generation's arguments against the model's rules and build the body."""
-    # Sent exactly as given: the spec accepts any other id (OtherModelRequest), so
-    # stripping would turn " x" into "x" (or " " into the invalid "") behind the caller's back.
-    name = _check_text("model", model, max_chars=MODEL_NAME_MAX_CHARS, min_chars=1)
-    rules = rules_for(name)
-    body: dict[str, Any] = {
-        "model_name": name,
-        "prompt": _check_text("prompt", prompt, max_chars=PROMPT_MAX_CHARS, min_chars=1),
-    }
-    if not body["prompt"].strip():
-        raise ValidationError("prompt", "is blank", "describe the image to generate")
-
-    given = {field: value for field, value in options.items() if value is not None}
-    if image is not None:
-        given["image"] = image
-    if mask is not None:
-        given["mask"] = mask
+def _check_presence(given: Mapping[str, object], rules: ModelRules) -> None:
+    name = rules.name
     for field in given:
-        if field not in rules.parameters:
+        if field not in rules.fields:
             takes = ", ".join(sorted(rules.parameters - {"prompt"}))
             raise ValidationError(
                 field,
@@ -151,58 +166,89 @@ def prepare_body(
                 f"remove {field}= (it takes: {takes}) or choose a model that does",
             )
     for field in sorted(rules.required - set(given) - {"prompt"}):
-        raise ValidationError(
-            field, f"model {name} requires it", f"pass {field}= (a path, bytes or a PIL image)"
-        )
-    if ("image" in given) != ("mask" in given):
-        missing = "mask" if "image" in given else "image"
-        raise ValidationError(missing, "image and mask go together", f"pass {missing}= as well")
+        what = " (a path, bytes or a PIL image)" if rules.fields[field].type == "image" else ""
+        raise ValidationError(field, f"model {name} requires it", f"pass {field}={what}")
+    for field, others in rules.together.items():
+        for other in others:
+            if field in given and other not in given:
+                raise ValidationError(
+                    other, f"{field} and {other} go together", f"pass {other}= as well"
+                )
 
-    for field in _INTEGER_FIELDS:
-        if field in given:
-            body[field] = _check_number(field, given[field], integer=True)
-    if "guidance_scale" in given:
-        body["guidance_scale"] = _check_number("guidance_scale", given["guidance_scale"], False)
-    if "negative_prompt" in given:
-        body["negative_prompt"] = _check_text(
-            "negative_prompt", given["negative_prompt"], max_chars=PROMPT_MAX_CHARS, min_chars=0
-        )
 
-    input_size: tuple[int, int] | None = None
-    if "image" in given:
-        body["image"], input_size = encode_input_image(given["image"], "image")
-        body["mask"], mask_size = encode_input_image(given["mask"], "mask")
-        if input_size and mask_size and input_size != mask_size:
-            raise ValidationError(
-                "mask",
-                f"is {mask_size[0]}x{mask_size[1]}, the image is {input_size[0]}x{input_size[1]}",
-                "pass a mask of the same size as the image",
-            )
-
-    # Defaults of the table, so the result reports exactly what ran. An inpainting
-    # call without a size keeps the input picture's size when the model allows it.
-    for field, value in rules.defaults.items():
-        if field in body:
+def _check_input_size(
+    size: tuple[int, int], given: Mapping[str, object], rules: ModelRules, field: str
+) -> None:
+    """A side left out takes the input picture's (the server's behaviour for inpainting,
+    assumed): it must then meet the side's rule, or the server silently resizes."""
+    for axis, side in zip(_SIDES, size, strict=True):
+        rule = rules.fields.get(axis)
+        if axis in given or rule is None or not rule.multiple_of:
             continue
-        if field in ("width", "height") and input_size and rules.kind == "inpainting":
-            side = input_size[0] if field == "width" else input_size[1]
-            if (
-                side % rules.size_multiple == 0
-                and BOUNDS[field].minimum <= side <= BOUNDS[field].maximum
-            ):
-                value = side
-        body[field] = value
-
-    for field in ("width", "height"):
-        if field in body and body[field] % rules.size_multiple:
-            value = body[field]
-            lower = value - value % rules.size_multiple
+        step = int(rule.multiple_of)
+        if side % step:
+            lower = max(side - side % step, int(rule.minimum or step))
             raise ValidationError(
                 field,
-                f"{value} is not a multiple of {rules.size_multiple}"
-                + (f" (required by {name})" if rules.known else ""),
-                f"pass {max(lower, int(BOUNDS[field].minimum))} or {lower + rules.size_multiple}",
+                f"is {size[0]}x{size[1]}; with no {axis}= the output keeps its {axis} {side}, "
+                f"not a multiple of {step} (required by {rules.name})",
+                f"pass {axis}={lower} or {axis}={side - side % step + step}, "
+                f"or an input whose sides are multiples of {step}",
             )
 
-    parameters = {key: value for key, value in body.items() if key not in ("image", "mask")}
-    return PreparedBody(body=body, rules=rules, parameters=parameters)
+
+def prepare_body(
+    *, prompt: object, model: object, parameters: Mapping[str, object]
+) -> PreparedBody:
+    """Check a generation's arguments against the model's rules and build the body.
+
+    ``parameters`` maps every parameter name of the spec to the caller's value, None
+    for "not given". Only given values are sent, except ``seed``: a listed model that
+    takes one gets a seed drawn here (uniform over 0..maximum), so the result's seed
+    always reproduces the image; an explicit -1 is sent as is.
+    """
+    # Sent exactly as given (after alias resolution): the spec accepts any other id
+    # (OtherModelRequest), so stripping would turn " x" into "x" behind the caller's back.
+    name = resolve_model(_check_text(MODEL_NAME, model))
+    rules = rules_for(name)
+    body: dict[str, Any] = {
+        "model_name": name,
+        "prompt": _check_text(rules.fields.get("prompt", GENERIC.fields["prompt"]), prompt),
+    }
+    given = {field: value for field, value in parameters.items() if value is not None}
+    _check_presence(given, rules)
+    images: dict[str, object] = {}
+    for field, rule in rules.fields.items():
+        if field not in given:
+            continue
+        if rule.type == "image":
+            images[field] = given[field]  # encoded below, once every cheap check passed
+        else:
+            body[field] = _check_value(rule, given[field], rules)
+
+    first_size: tuple[int, int] | None = None
+    first_field = ""
+    for field, value in images.items():
+        body[field], size = encode_input_image(value, field)
+        if size is None:
+            continue
+        if first_size is None:
+            first_size, first_field = size, field
+            if rules.known:
+                _check_input_size(size, given, rules, field)
+        elif size != first_size:
+            raise ValidationError(
+                field,
+                f"is {size[0]}x{size[1]}, the {first_field} is {first_size[0]}x{first_size[1]}",
+                f"pass a {field} of the same size as the {first_field}",
+            )
+
+    seed = rules.fields.get("seed")
+    if seed is not None and rules.known and "seed" not in given:
+        import secrets  # loaded on the first drawn seed, not at import
+
+        high = int(seed.maximum) if seed.maximum is not None else 2**32 - 1
+        body["seed"] = secrets.randbelow(high + 1)
+
+    reported = {key: value for key, value in body.items() if key not in images}
+    return PreparedBody(body=body, rules=rules, parameters=reported)

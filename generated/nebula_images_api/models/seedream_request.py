@@ -31,12 +31,12 @@ class SeedreamRequest:
                 its examples use 3.5, 4.5 and 9).
             width (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
                 2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
-                diffusion models. When left out the server uses the model's
-                default (1024 for most models; see `x-nebula-models`).
+                diffusion models. When left out the server uses the model's own default (the
+                vendor's examples use 1024).
             height (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
                 2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
-                diffusion models. When left out the server uses the model's
-                default (1024 for most models; see `x-nebula-models`).
+                diffusion models. When left out the server uses the model's own default (the
+                vendor's examples use 1024).
     """
 
     model_name: Literal["Bytedance-Seedream-3.0"]

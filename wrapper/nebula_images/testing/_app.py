@@ -239,9 +239,6 @@ class MockApp:
             raise RequestRejected(
                 404, f"model_name: unknown model {shown!r}; see GET /serverless/models"
             )
-        defaults: Mapping[str, Any] = info.defaults if info else {}
-        width = _int_or(data.get("width"), _int_or(defaults.get("width"), 1024))
-        height = _int_or(data.get("height"), _int_or(defaults.get("height"), 1024))
         seed = _int_or(data.get("seed"), -1)
         if seed < 0:
             seed = random.randrange(2**32)
@@ -253,6 +250,10 @@ class MockApp:
                 raise RequestRejected(400, str(exc)) from None
         elif info is not None and info.kind == "inpainting":
             raise RequestRejected(422, "image: required field is missing")
+        # A size left out: an inpainting keeps its input's, else the vendor examples' 1024
+        # (the spec lists no default values; the server decides).
+        width = _int_or(data.get("width"), inpaint.image.width if inpaint else 1024)
+        height = _int_or(data.get("height"), inpaint.image.height if inpaint else 1024)
         negative = data.get("negative_prompt")
         prompt = data.get("prompt")
         return _Generation(
