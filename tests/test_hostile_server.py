@@ -256,3 +256,46 @@ def test_timeout_error_names_the_deadline() -> None:
         ):
             client.images.generate("x", deadline=1)
         assert time.monotonic() - started < 2.5
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, deflate", "identity, gzip, gzip"])
+def test_unknown_or_stacked_encodings_are_refused(encoding: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Accept-Encoding"] == "gzip, deflate"  # what we can read
+        body = gzip.compress(json.dumps(generation_body()).encode())
+        return httpx.Response(200, headers={"Content-Encoding": encoding}, content=iter([body]))
+
+    with (
+        Client(
+            api_key="ak_test_key_0000",
+            base_url="http://127.0.0.1:9/api/v1",
+            max_retries=0,
+            http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        ) as client,
+        pytest.raises(ResponseValidationError, match="content encoding"),
+    ):
+        client.images.generate("x")
+
+
+def test_a_hook_exception_propagates_unchanged_under_a_deadline_too() -> None:
+    raised = KeyError("hook bug")
+
+    def hook(_: Any) -> None:
+        raise raised
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=generation_body())
+
+    http = httpx.Client(transport=httpx.MockTransport(handler), event_hooks={"response": [hook]})
+    with (
+        Client(
+            api_key="ak_test_key_0000",
+            base_url="http://127.0.0.1:9/api/v1",
+            retry_ambiguous=True,
+            deadline=30,
+            http_client=http,
+        ) as client,
+        pytest.raises(KeyError) as info,
+    ):
+        client.images.generate("x")
+    assert info.value is raised
