@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint lint-spec generate generate-python check-generated mock contract bench breaking clean
+.PHONY: help venv demo test test-lowest lint lint-spec generate generate-python check-generated mock contract bench breaking clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,16 @@ demo: $(STAMP) ## generate a real PNG through the local mock (writes demo-output
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+LOWEST := $(VENV)/lowest
+LOWEST_TENACITY = $(shell sed -n 's/^ *"tenacity>=\([0-9.]*\)".*/\1/p' pyproject.toml)
+test-lowest: $(STAMP) ## the retry tests under the lowest tenacity pyproject.toml allows
+	@test -n "$(LOWEST_TENACITY)" || { echo "no tenacity>= floor found in pyproject.toml"; exit 1; }
+	rm -rf $(LOWEST) && $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	  --no-deps --target $(LOWEST) tenacity==$(LOWEST_TENACITY)
+	PYTHONPATH=$(LOWEST) $(BIN)/python -c 'import importlib.metadata as m; \
+	  v = m.version("tenacity"); assert v == "$(LOWEST_TENACITY)", v; print("tenacity", v)'
+	PYTHONPATH=$(LOWEST) $(BIN)/python -m pytest tests/test_retry_unit.py tests/test_retry_faults.py -q
 
 # Every folder of Python code that ruff checks (wrapper, tests, tools, codegen, ...).
 LINT_PATHS := wrapper tests bench examples tools codegen

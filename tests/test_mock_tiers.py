@@ -131,7 +131,7 @@ def test_reset_clears_the_day_counts(mock: MockServer, mock_http: httpx.Client) 
     mock.reset()
     assert models(mock_http).status_code == 200
     assert models(mock_http).status_code == 429
-    assert httpx.post(f"{mock.url}/_mock/reset", timeout=10).status_code == 200
+    assert httpx.post(f"{mock.url}/_mock/reset", json={}, timeout=10).status_code == 200
     assert models(mock_http).status_code == 200
     assert mock.config.rate_limit_per_day == 1  # reset keeps the settings
 

@@ -1,4 +1,10 @@
-"""The API key: kept out of every repr, pickle and log, sent only to the base URL."""
+"""The API key: kept out of every repr, pickle and log, sent only to the base URL.
+
+Only to the base URL means: same scheme, host and port, and a path under the base
+path with a slash boundary (``/api/v1`` is not a prefix of ``/api/v1evil``). The key
+travels over https, or over plain http straight to loopback (``_config`` refuses any
+other plain-http base URL), never through an environment proxy in clear text.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import httpx
 
 from ._logging import REDACTED
 
-__all__ = ["BearerAuth", "redact"]
+__all__ = ["BearerAuth", "may_use_env_proxies", "redact"]
 
 
 class BearerAuth(httpx.Auth):
@@ -42,6 +48,20 @@ class BearerAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {self._key}"
         yield request
 
+    def strip_outside_base(self, request: httpx.Request) -> None:
+        """Drop the key from a request outside the base URL: an httpx request hook.
+
+        The auth flow runs once per call, before redirects; a caller's client that
+        follows redirects copies the header to every same-origin hop, whatever its
+        path. Request hooks run for every hop, so this one takes the key back off.
+        """
+        if "Authorization" in request.headers and not self.applies_to(request.url):
+            del request.headers["Authorization"]
+
+    async def astrip_outside_base(self, request: httpx.Request) -> None:
+        """``strip_outside_base`` for an httpx.AsyncClient (its hooks are awaited)."""
+        self.strip_outside_base(request)
+
     def redact(self, text: str) -> str:
         """``text`` with the key replaced by ``[redacted]``."""
         return text.replace(self._key, REDACTED) if self._key else text
@@ -61,3 +81,14 @@ def redact(headers: httpx.Headers | dict[str, str]) -> dict[str, str]:
         )
         for key, value in headers.items()
     }
+
+
+def may_use_env_proxies(base_url: str) -> bool:
+    """Whether a client the wrapper builds may take proxies from the environment.
+
+    Only for https: a proxy then sees a CONNECT tunnel, never the key. A plain-http
+    base URL is a loopback mock; through ``HTTP_PROXY`` the proxy would read the key
+    in clear text (and could not reach this machine's loopback anyway), so such a
+    client goes straight to it.
+    """
+    return httpx.URL(base_url).scheme == "https"

@@ -53,6 +53,8 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from ._encoding import read_image_file
+
 __all__ = [
     "BatchError",
     "BatchProgress",
@@ -268,7 +270,7 @@ def _canonical(value: object) -> object:
 def _blob_digest(value: object) -> object:
     if isinstance(value, str | os.PathLike) and len(os.fspath(value)) <= 4096:
         try:
-            return {"sha256": hashlib.sha256(Path(value).read_bytes()).hexdigest()}
+            return {"sha256": hashlib.sha256(read_image_file(value, "image")).hexdigest()}
         except (OSError, ValueError):
             pass  # not a readable file: the client will say so; hash the text
     return _canonical(value)

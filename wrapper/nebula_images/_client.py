@@ -146,8 +146,15 @@ class Client(BaseClient[httpx.Client]):
         self, call: Call, request: httpx.Request, answer: Answer, deadline: float | None
     ) -> None:
         """Send ``request`` and read its answer into ``answer``."""
-        response = self._http.send(request, auth=self._auth, stream=True)
+        response = self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
         try:
+            hops = 0
+            while (hop := self._next_hop(response, hops)) is not None:
+                response.close()
+                hops += 1
+                response = self._http.send(
+                    hop, auth=self._auth, stream=True, follow_redirects=False
+                )
             reader = self._reader(response, answer, deadline)
             if response.is_stream_consumed:
                 reader.feed_decoded(response.content)
@@ -240,8 +247,17 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         self, call: Call, request: httpx.Request, answer: Answer, deadline: float | None
     ) -> None:
         """Send ``request`` and read its answer into ``answer``."""
-        response = await self._http.send(request, auth=self._auth, stream=True)
+        response = await self._http.send(
+            request, auth=self._auth, stream=True, follow_redirects=False
+        )
         try:
+            hops = 0
+            while (hop := self._next_hop(response, hops)) is not None:
+                await response.aclose()
+                hops += 1
+                response = await self._http.send(
+                    hop, auth=self._auth, stream=True, follow_redirects=False
+                )
             reader = self._reader(response, answer, deadline)
             if response.is_stream_consumed:
                 reader.feed_decoded(response.content)

@@ -129,10 +129,19 @@ def _base_url(value: str | None) -> str:
     url = value or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
+    except (httpx.InvalidURL, TypeError):
+        # Not chained, and the text not quoted: a malformed URL may still hold a password.
         raise ValidationError(
-            "base_url", f"{url!r} is not a URL", "pass https://host/api/v1"
-        ) from exc
+            "base_url", "is not a URL", f"pass a URL such as {DEFAULT_BASE_URL}"
+        ) from None
+    if parsed.userinfo:
+        # A password in the URL would show in reprs, errors and logs; the API takes
+        # the key as a bearer token, never as URL credentials.
+        raise ValidationError(
+            "base_url",
+            "contains credentials (user:password@); they would leak into logs and errors",
+            "drop the user:password@ part and pass the key as api_key= or NEBULA_API_KEY",
+        )
     if parsed.scheme not in {"http", "https"} or not parsed.host:
         raise ValidationError(
             "base_url", f"{url!r} is not an http(s) URL", f"pass a URL such as {DEFAULT_BASE_URL}"
@@ -150,6 +159,15 @@ def _base_url(value: str | None) -> str:
 def _count(value: int, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(field, f"must be an integer >= 0, got {value!r}", "pass e.g. 2")
+    return value
+
+
+def _byte_cap(value: int, field: str) -> int:
+    # 0 would read as "no cap" further down; a cap is a positive size.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            field, f"must be a number of bytes >= 1, got {value!r}", "pass e.g. 268435456"
+        )
     return value
 
 
@@ -213,7 +231,7 @@ def resolve_settings(
         retry_ambiguous=bool(retry_ambiguous),
         rate_limit=float(rate_limit) if rate_limit is not None else None,
         max_retry_wait=wait,
-        max_response_bytes=_count(max_response_bytes, "max_response_bytes"),
+        max_response_bytes=_byte_cap(max_response_bytes, "max_response_bytes"),
         on_request=on_request,
         on_retry=on_retry,
         on_response=on_response,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import stat
 import struct
 from io import BytesIO
 from pathlib import Path
@@ -19,6 +20,7 @@ __all__ = [
     "decode_base64_strict",
     "encode_input_image",
     "image_size",
+    "read_image_file",
     "sniff_format",
 ]
 
@@ -96,6 +98,53 @@ def _is_pil_image(value: object) -> bool:
     return type(value).__module__.startswith("PIL.") and hasattr(value, "save")
 
 
+def read_image_file(path: str | os.PathLike[str], field: str) -> bytes:
+    """The bytes of a regular file of at most ``MAX_INPUT_BYTES``, else a ValidationError.
+
+    A device (``/dev/zero``), a FIFO or a socket is refused before any read: such a
+    "file" never ends or blocks forever. O_NONBLOCK keeps ``open`` itself from waiting
+    for a FIFO's writer; it changes nothing for a regular file. At most one byte past
+    the limit is read, so a file that grows while being read is still caught.
+    """
+    fix = "pass a path to a PNG/JPEG/WebP file, its bytes, or a PIL image"
+    shown = repr(os.fspath(path))[:300]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ValidationError(field, f"file {shown} does not exist", fix) from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValidationError(field, f"cannot read {shown}: {reason}", fix) from None
+    with os.fdopen(fd, "rb", buffering=0) as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValidationError(field, f"{shown} is not a regular file", fix)
+        if info.st_size > MAX_INPUT_BYTES:
+            raise _too_large(field, info.st_size)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while size <= MAX_INPUT_BYTES:
+                chunk = file.read(MAX_INPUT_BYTES + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise ValidationError(field, f"cannot read {shown}: {exc.strerror}", fix) from None
+    if size > MAX_INPUT_BYTES:
+        raise _too_large(field, size)
+    return b"".join(chunks)
+
+
+def _too_large(field: str, size: int) -> ValidationError:
+    return ValidationError(
+        field,
+        f"is {size} bytes, more than the API's {MAX_INPUT_BYTES} bytes",
+        "pass a smaller or more compressed picture",
+    )
+
+
 def input_bytes(value: ImageInput, field: str) -> bytes:
     """The file bytes of an ``image=``/``mask=`` argument, checked to be JPEG, PNG or WebP."""
     fix = "pass a path to a PNG/JPEG/WebP file, its bytes, or a PIL image"
@@ -108,14 +157,7 @@ def input_bytes(value: ImageInput, field: str) -> bytes:
             raise ValidationError(
                 field, "a very long string is not a file path (base64 text?)", fix
             )
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ValidationError(field, f"file {str(path)!r} does not exist", fix) from None
-        except OSError as exc:
-            raise ValidationError(
-                field, f"cannot read {str(path)!r}: {exc.strerror}", fix
-            ) from None
+        data = read_image_file(path, field)
     elif _is_pil_image(value):
         buffer = BytesIO()
         value.save(buffer, format="PNG")
@@ -125,11 +167,7 @@ def input_bytes(value: ImageInput, field: str) -> bytes:
     if sniff_format(data) is None:
         raise ValidationError(field, "is not a PNG, JPEG or WebP picture", fix)
     if len(data) > MAX_INPUT_BYTES:
-        raise ValidationError(
-            field,
-            f"is {len(data)} bytes, more than the API's {MAX_INPUT_BYTES} bytes",
-            "pass a smaller or more compressed picture",
-        )
+        raise _too_large(field, len(data))
     return data
 
 

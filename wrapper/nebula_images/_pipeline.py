@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
 
 import httpx
 
-from ._auth import BearerAuth
+from ._auth import BearerAuth, may_use_env_proxies
 from ._body import BodyError, BodyReader
 from ._call import Answer, Call, Outcome, Redactor
 from ._classify import Classifier
@@ -166,7 +166,9 @@ class BaseClient(Generic[_HttpT]):
         # A caller's httpx client is only read: every request carries its own auth,
         # timeout and absolute URL, so two Clients can share one httpx client.
         self._http: _HttpT = http_client or self._http_class(
-            timeout=_DEFAULT_HTTP_TIMEOUT, headers={"User-Agent": _USER_AGENT}
+            timeout=_DEFAULT_HTTP_TIMEOUT,
+            headers={"User-Agent": _USER_AGENT},
+            trust_env=may_use_env_proxies(self._settings.base_url),
         )
         self._redactor = Redactor(self._auth)
         self._observer = Observer(self._settings, self._auth, lambda: self._clock())
@@ -229,15 +231,16 @@ class BaseClient(Generic[_HttpT]):
         deadline: float | timedelta | None,
         retry_ambiguous: bool | None,
     ) -> Call:
-        prepared = prepare_body(
-            prompt=prompt,
-            model=model if model is not None else DEFAULT_MODEL,
-            parameters=parameters,
-        )
         key = (
             check_idempotency_key(idempotency_key)
             if idempotency_key is not None
             else str(uuid.uuid4())
+        )
+        prepared = prepare_body(
+            prompt=prompt,
+            model=model if model is not None else DEFAULT_MODEL,
+            parameters=parameters,
+            idempotency_key=key,
         )
         from nebula_images_api.api.images import generate_image
 
@@ -308,6 +311,21 @@ class BaseClient(Generic[_HttpT]):
         request.headers["Accept-Encoding"] = BodyReader.ACCEPT_ENCODING
         self._observer.request(request)
         return request
+
+    def _next_hop(self, response: httpx.Response, hops: int) -> httpx.Request | None:
+        """The redirect to follow after ``response`` (when the httpx client follows
+        redirects), without the key outside the base URL; None when there is none.
+
+        The client sends with ``follow_redirects=False`` and follows here: httpx would
+        copy the key to every same-origin hop, and a request hook to take it back off
+        would change the caller's httpx client."""
+        hop = response.next_request
+        if hop is None or not self._http.follow_redirects:
+            return None
+        if hops >= self._http.max_redirects:
+            raise httpx.TooManyRedirects("too many redirects", request=response.request)
+        self._auth.strip_outside_base(hop)
+        return hop
 
     def _reader(
         self, response: httpx.Response, answer: Answer, deadline: float | None

@@ -143,7 +143,11 @@ class ResultReader:
 
     def read(self, call: Call, answer: Answer, request_id: str | None) -> Outcome:
         """The result of an answer, or its typed error; the body is parsed once here."""
-        from nebula_images_api.models import ImageGenerationResponse, ModelListResponse
+        from nebula_images_api.models import (
+            GenerationFailure,
+            ImageGenerationResponse,
+            ModelListResponse,
+        )
 
         status = answer.status
         assert status is not None
@@ -180,13 +184,12 @@ class ResultReader:
                 raise self._errors.off_contract(
                     call, f"the response breaks the API's contract: {exc}", request_id
                 ) from None
+        if isinstance(parsed, GenerationFailure):  # the spec's failure body on a 200
+            raise self._errors.failed(call, parsed.to_dict(), request_id)
         if not isinstance(parsed, ImageGenerationResponse):
             raise self._errors.off_contract(
                 call, "the response has an unexpected shape", request_id
             )
-        if parsed.status == "failed":
-            body = {"model": parsed.model, "message": parsed.message, "status": "failed"}
-            raise self._errors.failed(call, body, request_id)
         return self._generation(call, parsed, answer.images, request_id)
 
     def _generation(

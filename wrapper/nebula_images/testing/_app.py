@@ -3,10 +3,17 @@
 Order of checks for an API request (each answered with the spec's ``Error`` body):
 unknown path 404 -> wrong method 405 (+ ``Allow``) -> auth 401 -> rate limits 429 ->
 queued fault -> body size 413 -> content type 415 -> unreadable body 400 -> schema 422
--> unknown model 404 -> inpainting inputs 400 -> idempotency replay or generation.
+-> unknown model 404 -> inpainting inputs 400 -> idempotency replay (409 when the key
+was first used with another body) or generation.
 
 The control path ``/_mock/...`` (faults, ledger, config, reset, stats) is not in the
-spec, needs no key and answers loopback clients only.
+spec and needs no key, so it answers only what can only come from this machine's own
+tools: a loopback client with no proxy forwarding header (a local proxy relaying a
+remote client connects from loopback too, and uvicorn with ``FORWARDED_ALLOW_IPS=*``
+rewrites the client from that header), a loopback ``Host`` (DNS rebinding), no foreign
+``Origin`` and JSON bodies only (a cross-site form or ``text/plain`` POST needs no CORS
+preflight, an ``application/json`` one does and gets none). Control bodies are typed,
+at most 1 MiB, and every refusal is a 4xx with the API's ``Error`` body.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import json
 import random
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -27,15 +35,20 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from ._config import CONFIGURABLE, MockConfig
-from ._faults import Fault, FaultQueue, FaultSpecError
+from ._config import CONFIGURABLE, MockConfig, is_loopback_host
+from ._faults import Fault, FaultQueue, FaultSpecError, failure_body
 from ._images import InpaintInputs, InputImageError, decode_inpaint_inputs, render_png
-from ._ledger import Ledger, LedgerEntry
+from ._ledger import IdempotencyKeyReused, Ledger, LedgerEntry
 from ._ratelimit import RateLimiter
 from ._validation import RequestRejected, SpecValidator
 
 _JSON = "application/json"
-_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+#: Headers a proxy adds when it relays a client: their presence means "not from here".
+_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
+_MAX_CONTROL_BODY = 1024 * 1024
+#: Bounds of the fault queue over HTTP: one push, and everything queued.
+MAX_FAULT_TIMES = 1000
+MAX_QUEUED_FAULTS = 10_000
 _DEFAULT_FAULT_MESSAGES = {
     400: "Bad request",
     401: "Invalid or missing API key: send Authorization: Bearer <NEBULA_API_KEY>",
@@ -64,6 +77,7 @@ class _Generation:
     width: int
     height: int
     inpaint: InpaintInputs | None
+    fingerprint: str  # of the request body, to tell a reused Idempotency-Key apart
 
 
 class MockApp:
@@ -72,11 +86,12 @@ class MockApp:
     def __init__(
         self, config: MockConfig | None = None, *, clock: Callable[[], float] | None = None
     ) -> None:
-        """``clock``: the monotonic clock the rate limits count with (tests fake it)."""
+        """``clock``: the monotonic clock the rate limits and the idempotency window count
+        with (tests fake it)."""
         self._config = config or MockConfig()
         self.validator = SpecValidator()
         self.faults = FaultQueue()
-        self.ledger = Ledger()
+        self.ledger = Ledger(clock=clock or time.monotonic)
         self._rate = RateLimiter(clock or time.monotonic)
         self._counter_lock = threading.Lock()
         self._requests_seen = 0
@@ -106,8 +121,7 @@ class MockApp:
                 f"{unknown[0]}: not a setting configure() changes; "
                 f"choose from {', '.join(sorted(CONFIGURABLE))}"
             )
-        if "api_keys" in changes and changes["api_keys"] is not None:
-            changes["api_keys"] = frozenset(changes["api_keys"])
+        # MockConfig checks every value's type (a lone string is not a set of keys).
         self._config = self._config.replace(**changes)
         return self._config
 
@@ -199,14 +213,16 @@ class MockApp:
             await self._deliver(fault, self._models_body, request_id, scope, receive, send)
             return
         try:
-            body = await _read_body(scope, receive, headers, config.max_body_bytes)
+            body = await _read_body(
+                scope, receive, headers, config.max_body_bytes, config.body_timeout_seconds
+            )
             generation = self._parse_generation(op_path, scope, headers, body)
+            response_body = await self._generate_once(
+                generation, headers.get("idempotency-key"), key_id, fault, request_id
+            )
         except RequestRejected as exc:
-            await _error(exc.status, exc.message, request_id)(scope, receive, send)
+            await _rejection(exc, request_id)(scope, receive, send)
             return
-        response_body = await self._generate_once(
-            generation, headers.get("idempotency-key"), key_id, fault, request_id
-        )
         await self._deliver(fault, response_body, request_id, scope, receive, send)
 
     def _parse_generation(
@@ -226,7 +242,8 @@ class MockApp:
             raise RequestRejected(400, "body: not UTF-8; send a UTF-8 JSON object") from None
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
+            # ValueError covers an integer of more than 4,300 digits.
             raise RequestRejected(400, "body: not valid JSON; send a JSON object") from None
         if not isinstance(data, dict):
             raise RequestRejected(400, f"body: must be a JSON object, got {_kind(data)}")
@@ -264,6 +281,7 @@ class MockApp:
             width=max(8, min(width, 4096)),
             height=max(8, min(height, 4096)),
             inpaint=inpaint,
+            fingerprint=_fingerprint(data),
         )
 
     async def _generate_once(
@@ -275,8 +293,8 @@ class MockApp:
         request_id: str,
     ) -> bytes:
         """The 200 body: a stored first result for a repeated key, else a new (billed) run."""
-        if idempotency_key is None:
-            return await self._run(generation, None, fault, request_id)
+        if idempotency_key is None or self._config.ignore_idempotency_key:
+            return await self._run(generation, idempotency_key, fault, request_id)
         # One lock per key: of two concurrent requests with one key, only one runs.
         slot = (key_id, idempotency_key)
         lock = self._key_locks.setdefault(slot, asyncio.Lock())
@@ -284,12 +302,28 @@ class MockApp:
         try:
             async with lock:
                 window = self._config.idempotency_window_seconds
-                stored = self.ledger.lookup(key_id, idempotency_key, window)
+                try:
+                    stored = self.ledger.lookup(
+                        key_id, idempotency_key, window, generation.fingerprint
+                    )
+                except IdempotencyKeyReused:
+                    raise RequestRejected(
+                        409,
+                        "Idempotency-Key: this key was first used with another request body; "
+                        "send the same body to get its result, or use a new key",
+                    ) from None
                 if stored is not None:
                     return stored.body
                 body = await self._run(generation, idempotency_key, fault, request_id)
                 if fault is None or fault.billed:
-                    self.ledger.store(key_id, idempotency_key, body, request_id)
+                    self.ledger.store(
+                        key_id,
+                        idempotency_key,
+                        body,
+                        request_id,
+                        fingerprint=generation.fingerprint,
+                        window_seconds=window,
+                    )
                 return body
         finally:
             # Drop the lock with its last user, so that many keys do not pile up locks.
@@ -393,16 +427,14 @@ class MockApp:
             return
         if kind == "invalid_json":
             body = body[: len(body) // 2] + b"<<not json"
-        elif kind in {"invalid_base64", "failed_status"}:
+        elif kind == "invalid_base64":
             data = json.loads(body)
-            if kind == "invalid_base64" and "data" in data and isinstance(data["data"], list):
+            if "data" in data and isinstance(data["data"], list):
                 for item in data["data"]:
                     item["b64_json"] = "%%% not base64 %%%"
-            if kind == "failed_status":
-                assert fault is not None
-                data["status"] = "failed"
-                data["message"] = fault.message or "Image generation failed on the worker"
             body = json.dumps(data, separators=(",", ":")).encode()
+        elif fault is not None and kind == "failed_status":
+            body = failure_body(fault)
         await _raw(200, body, request_id)(scope, receive, send)
 
     def _catalogue(self) -> bytes:
@@ -440,9 +472,12 @@ class MockApp:
     async def _control(
         self, scope: Scope, receive: Receive, path: str, request_id: str
     ) -> Response:
-        client = scope.get("client")
-        if client is not None and client[0] not in _LOOPBACK:
-            return _error(404, f"No such path: {path[:200]}", request_id)
+        headers = Headers(scope=scope)
+        refusal = _control_refusal(scope, headers)
+        if refusal is not None:
+            status, message = refusal
+            # 404 to a remote client: it learns nothing of a control path.
+            return _error(status, message or f"No such path: {path[:200]}", request_id)
         routes: dict[str, dict[str, Callable[[Any], Awaitable[Any] | Any]]] = {
             "/_mock/faults": {
                 "GET": lambda _: {"faults": [f.to_dict() for f in self.faults.pending]},
@@ -471,18 +506,24 @@ class MockApp:
                 headers={"Allow": ", ".join(handlers)},
             )
         data: Any = None
-        if scope["method"] == "POST":
-            raw = await _read_body(scope, receive, Headers(scope=scope), 1024 * 1024)
-            try:
-                data = json.loads(raw) if raw.strip() else {}
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return _error(400, "body: not valid JSON", request_id)
         try:
+            if scope["method"] == "POST":
+                raw = await _read_body(
+                    scope,
+                    receive,
+                    headers,
+                    _MAX_CONTROL_BODY,
+                    self._config.body_timeout_seconds,
+                )
+                try:
+                    data = json.loads(raw) if raw.strip() else {}
+                except (ValueError, RecursionError):  # bad JSON, UTF-8, 4,300+ digit ints
+                    return _error(400, "body: not valid JSON", request_id)
             result = handler(data)
-        except (FaultSpecError, ValueError, TypeError) as exc:
-            return _error(400, str(exc), request_id)
+        except (FaultSpecError, ValueError, TypeError, RecursionError) as exc:
+            return _error(400, str(exc)[:500], request_id)
         except RequestRejected as exc:
-            return _error(exc.status, exc.message, request_id)
+            return _rejection(exc, request_id)
         return _raw(200, json.dumps(result).encode(), request_id)
 
     def _clear_faults(self, _: Any) -> dict[str, Any]:
@@ -507,12 +548,54 @@ class MockApp:
             if not isinstance(item, dict):
                 raise FaultSpecError("faults: each fault must be an object with a 'kind'")
             times = item.get("times", 1)
-            if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-                raise FaultSpecError("times: must be an integer >= 1")
+            if (
+                not isinstance(times, int)
+                or isinstance(times, bool)
+                or not 1 <= times <= MAX_FAULT_TIMES
+            ):
+                raise FaultSpecError(f"times: must be an integer from 1 to {MAX_FAULT_TIMES}")
             parsed.append((Fault.from_dict(item), times))
+        queued = len(self.faults) + sum(times for _, times in parsed)
+        if queued > MAX_QUEUED_FAULTS:
+            raise FaultSpecError(
+                f"faults: the queue holds at most {MAX_QUEUED_FAULTS} faults; "
+                f"this would make {queued} (DELETE /_mock/faults clears it)"
+            )
         for fault, times in parsed:
             self.faults.push(fault, times)
         return {"faults": [f.to_dict() for f in self.faults.pending]}
+
+
+def _control_refusal(scope: Scope, headers: Headers) -> tuple[int, str | None] | None:
+    """Why a control request is refused (status, message; None: "No such path"), or None."""
+    client = scope.get("client")
+    if client is not None and not is_loopback_host(client[0]):
+        return 404, None
+    if any(name in headers for name in _PROXY_HEADERS):
+        return 404, None  # relayed by a proxy: the real client is elsewhere
+    if not is_loopback_host(_url_host(f"//{headers.get('host', '')}")):
+        return 403, "Host: the control path answers requests to 127.0.0.1/localhost only"
+    origin = headers.get("origin")
+    if origin is not None and not is_loopback_host(_url_host(origin)):
+        return 403, "Origin: the control path takes no requests from web pages of other sites"
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if scope["method"] == "POST" and media_type != _JSON:
+        return 415, "Content-Type: control requests must be application/json"
+    return None
+
+
+def _url_host(url: str) -> str:
+    """The host of ``url`` without brackets or port; "" when it has none or is malformed."""
+    try:
+        return urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _fingerprint(data: Any) -> str:
+    """A digest of a parsed request body; key order and spacing do not change it."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _object(data: Any) -> dict[str, Any]:
@@ -564,6 +647,13 @@ def _raw(
     return Response(body, status_code=status, media_type=_JSON, headers=all_headers)
 
 
+def _rejection(exc: RequestRejected, request_id: str) -> Response:
+    """The ``Error`` answer of a refused request; after a 408 the connection is closed
+    (the rest of the body may still be on its way)."""
+    headers = {"Connection": "close"} if exc.status == 408 else None
+    return _error(exc.status, exc.message, request_id, headers=headers)
+
+
 def _fault_error(fault: Fault, request_id: str) -> Response:
     message = fault.message or _DEFAULT_FAULT_MESSAGES.get(fault.status_code, "Simulated failure")
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
@@ -575,25 +665,37 @@ def _fault_error(fault: Fault, request_id: str) -> Response:
     return _error(fault.status_code, message, request_id, headers=headers, retry_after=retry_after)
 
 
-async def _read_body(scope: Scope, receive: Receive, headers: Headers, limit: int) -> bytes:
-    """The request body; 413 as soon as the header or the stream passes ``limit``."""
+async def _read_body(
+    scope: Scope, receive: Receive, headers: Headers, limit: int, seconds: float
+) -> bytes:
+    """The request body; 413 as soon as the header or the stream passes ``limit``,
+    408 when the whole body has not arrived ``seconds`` after its head."""
     declared = headers.get("content-length")
     too_large = RequestRejected(413, f"Request body is larger than {limit} bytes")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # A 19+ digit length is over any limit (and int() refuses 4,300+ digits).
+    if (
+        declared is not None
+        and declared.isdigit()
+        and (len(declared) > 18 or int(declared) > limit)
+    ):
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                message: Message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise RequestRejected(408, f"Request body did not arrive within {seconds:g} s") from None
     return b"".join(chunks)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -88,6 +89,39 @@ def canonical_tier(name: object) -> str | None:
 
 
 DEFAULT_API_KEY = "ak_mock_0123456789"
+#: More keys than any test needs; bounds what ``POST /_mock/config`` can make the mock hold.
+MAX_API_KEYS = 10_000
+
+
+def _key_set(keys: object) -> frozenset[str] | None:
+    """``api_keys`` as a set of non-empty strings (a lone string is not a set of keys)."""
+    if keys is None:
+        return None
+    if isinstance(keys, str | bytes) or not isinstance(keys, list | tuple | set | frozenset):
+        raise ValueError(
+            f"api_keys must be a list of key strings or null, got {type(keys).__name__}"
+        )
+    if len(keys) > MAX_API_KEYS:
+        raise ValueError(f"api_keys: at most {MAX_API_KEYS} keys")
+    if not all(isinstance(key, str) and key and len(key) <= 1024 for key in keys):
+        raise ValueError("api_keys: every key must be a non-empty string of at most 1024 chars")
+    return frozenset(keys)
+
+
+def _seconds(value: object, name: str, *, minimum: float | None, none_ok: bool = False) -> None:
+    """Check a number setting: a finite int/float (not a bool), >= ``minimum`` or else > 0."""
+    if value is None and none_ok:
+        return
+    number = math.nan
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past the float range
+            number = math.inf
+    if not math.isfinite(number) or (number < minimum if minimum is not None else number <= 0):
+        bound = f">= {minimum:g}" if minimum is not None else "> 0"
+        shown = f"{number:g}" if not math.isnan(number) else f"a {type(value).__name__}"
+        raise ValueError(f"{name} must be a finite number {bound}, got {shown}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +137,10 @@ class MockConfig:
     slide: a request counts for the 60 s, or the 24 h, after it was accepted (not a
     calendar day), so ``Retry-After`` is the time until enough counted requests leave.
     Refused requests do not count. All three default to None: no limits.
+
+    ``ignore_idempotency_key=True`` plays a server that ignores ``Idempotency-Key`` (the
+    vendor documents no such header): every request that runs is billed, a repeated
+    key replays nothing. The ledger still records each request's key.
     """
 
     host: str = "127.0.0.1"
@@ -119,18 +157,38 @@ class MockConfig:
     rate_limit_per_day: int | None = None
     validate: bool = True
     idempotency_window_seconds: float = 24 * 3600.0
+    ignore_idempotency_key: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
+    #: A connection must deliver a whole request head within this (slow-header clients).
+    header_timeout_seconds: float = 10.0
+    #: A request body must arrive within this once its head has (408 after it).
+    body_timeout_seconds: float = 30.0
+    #: An idle keep-alive connection is closed after this. Longer than httpx's 5 s pool
+    #: expiry, so that a client never reuses a connection the mock is just closing.
+    keep_alive_seconds: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.api_keys is not None:
-            object.__setattr__(self, "api_keys", frozenset(self.api_keys))
+        # Every field is checked by type: ``POST /_mock/config`` hands JSON values here.
+        object.__setattr__(self, "api_keys", _key_set(self.api_keys))
+        if not isinstance(self.host, str) or not isinstance(self.base_path, str):
+            raise ValueError("host and base_path must be strings")
+        if not isinstance(self.port, int) or isinstance(self.port, bool):
+            raise ValueError(f"port must be an integer, got {self.port!r}")
         if not self.base_path.startswith("/") and self.base_path != "":
             raise ValueError(f"base_path must start with '/', got {self.base_path!r}")
         object.__setattr__(self, "base_path", self.base_path.rstrip("/"))
-        if self.inference_time_factor < 0:
-            raise ValueError("inference_time_factor must be >= 0")
-        if self.latency_seconds is not None and self.latency_seconds < 0:
-            raise ValueError("latency_seconds must be >= 0 or None")
+        _seconds(self.inference_time_factor, "inference_time_factor", minimum=0)
+        if self.latency_seconds is not None:
+            _seconds(self.latency_seconds, "latency_seconds", minimum=0, none_ok=True)
+        if not isinstance(self.inference_seconds, Mapping) or not all(
+            isinstance(name, str) for name in self.inference_seconds
+        ):
+            raise ValueError("inference_seconds must be an object of model name -> seconds")
+        for name, value in self.inference_seconds.items():
+            _seconds(value, f"inference_seconds[{name[:100]!r}]", minimum=0)
+        object.__setattr__(self, "inference_seconds", dict(self.inference_seconds))
+        if not isinstance(self.validate, bool):
+            raise ValueError(f"validate must be true or false, got {self.validate!r}")
         object.__setattr__(self, "tier", canonical_tier(self.tier))
         for name in ("rate_limit_per_minute", "rate_limit_per_day"):
             value = getattr(self, name)
@@ -140,8 +198,23 @@ class MockConfig:
                 raise ValueError(
                     f"{name} must be an integer >= 1 or None (the tier's), got {value!r}"
                 )
-        if self.idempotency_window_seconds <= 0:
-            raise ValueError("idempotency_window_seconds must be > 0")
+        for name in (
+            "idempotency_window_seconds",
+            "header_timeout_seconds",
+            "body_timeout_seconds",
+            "keep_alive_seconds",
+        ):
+            _seconds(getattr(self, name), name, minimum=None)
+        if (
+            not isinstance(self.max_body_bytes, int)
+            or isinstance(self.max_body_bytes, bool)
+            or self.max_body_bytes < 1
+        ):
+            raise ValueError(f"max_body_bytes must be an integer >= 1, got {self.max_body_bytes!r}")
+        if not isinstance(self.ignore_idempotency_key, bool):
+            raise ValueError(
+                f"ignore_idempotency_key must be true or false, got {self.ignore_idempotency_key!r}"
+            )
 
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with ``changes`` applied (unknown names raise TypeError)."""
@@ -186,6 +259,7 @@ class MockConfig:
             },
             "validate": self.validate,
             "idempotency_window_seconds": self.idempotency_window_seconds,
+            "ignore_idempotency_key": self.ignore_idempotency_key,
             "max_body_bytes": self.max_body_bytes,
         }
 
@@ -201,6 +275,7 @@ CONFIGURABLE = frozenset(
         "rate_limit_per_day",
         "validate",
         "idempotency_window_seconds",
+        "ignore_idempotency_key",
         "api_keys",
     }
 )

@@ -1,7 +1,14 @@
-"""MockServer: the mock app served by uvicorn in a background thread."""
+"""MockServer: the mock app served by uvicorn in a background thread.
+
+uvicorn closes a keep-alive connection only once it has answered on it, and any byte
+received stops that timer: a client that connects and sends nothing, or sends its
+headers a byte a second, holds a connection forever. ``_HeadDeadlineProtocol`` gives
+each request head a deadline (the body has its own, in the app).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -9,7 +16,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._app import MockApp
 from ._config import CONFIGURABLE, MockConfig
@@ -19,6 +28,47 @@ from ._ledger import Ledger
 
 class MockServerError(RuntimeError):
     """The mock server could not start or stop."""
+
+
+class _HeadDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request head is not complete
+    ``head_timeout`` seconds after the connection opened or the head's first byte came."""
+
+    head_timeout = 10.0
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm_head_timer()  # the head is complete; the app times the body
+        elif self._head_timer is None and not self.transport.is_closing():
+            self._arm_head_timer()  # the first bytes of a next request on a kept-alive line
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _protocol(head_timeout: float) -> type[H11Protocol]:
+    """The protocol class uvicorn instantiates per connection, with this head deadline."""
+    return type("MockHttpProtocol", (_HeadDeadlineProtocol,), {"head_timeout": head_timeout})
 
 
 class MockServer:
@@ -69,8 +119,11 @@ class MockServer:
                 log_level="error",
                 access_log=False,
                 lifespan="off",
-                http="h11",
-                timeout_keep_alive=30,
+                http=_protocol(config.header_timeout_seconds),
+                timeout_keep_alive=config.keep_alive_seconds,  # type: ignore[arg-type]
+                # Never trust X-Forwarded-For (FORWARDED_ALLOW_IPS=* would let any client
+                # pose as loopback); the app also refuses relayed control requests.
+                proxy_headers=False,
             )
         )
         thread = threading.Thread(
@@ -155,8 +208,8 @@ class MockServer:
     def configure(self, **changes: Any) -> MockConfig:
         """Change settings while running: ``inference_time_factor``, ``latency_seconds``,
         ``tier``, ``rate_limit_per_minute``, ``rate_limit_per_day``, ``validate``,
-        ``idempotency_window_seconds``, ... (an explicit limit overrides the tier's; set
-        it back to None to use the tier's again).
+        ``idempotency_window_seconds``, ``ignore_idempotency_key``, ... (an explicit
+        limit overrides the tier's; set it back to None to use the tier's again).
         """
         return self.app.configure(**changes)
 

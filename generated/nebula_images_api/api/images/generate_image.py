@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.flux_fill_request import FluxFillRequest
 from ...models.flux_schnell_request import FluxSchnellRequest
+from ...models.generation_failure import GenerationFailure
 from ...models.image_generation_response import ImageGenerationResponse
 from ...models.other_model_request import OtherModelRequest
 from ...models.sdxl_request import SDXLRequest
@@ -51,9 +52,27 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ImageGenerationResponse | None:
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
     if response.status_code == 200:
-        response_200 = ImageGenerationResponse.from_dict(response.json())
+
+        def _parse_response_200(
+            data: object,
+        ) -> GenerationFailure | ImageGenerationResponse:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = ImageGenerationResponse.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = GenerationFailure.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(response.json())
 
         return response_200
 
@@ -76,6 +95,11 @@ def _parse_response(
         response_404 = Error.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
 
     if response.status_code == 413:
         response_413 = Error.from_dict(response.json())
@@ -125,7 +149,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[Error | GenerationFailure | ImageGenerationResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -143,7 +167,7 @@ def sync_detailed(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[Error | GenerationFailure | ImageGenerationResponse]:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -164,7 +188,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ImageGenerationResponse]
+        Response[Error | GenerationFailure | ImageGenerationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -188,7 +212,7 @@ def sync(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ImageGenerationResponse | None:
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -209,7 +233,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ImageGenerationResponse
+        Error | GenerationFailure | ImageGenerationResponse
     """
 
     return sync_detailed(
@@ -228,7 +252,7 @@ async def asyncio_detailed(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[Error | GenerationFailure | ImageGenerationResponse]:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -249,7 +273,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ImageGenerationResponse]
+        Response[Error | GenerationFailure | ImageGenerationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -271,7 +295,7 @@ async def asyncio(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ImageGenerationResponse | None:
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -292,7 +316,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ImageGenerationResponse
+        Error | GenerationFailure | ImageGenerationResponse
     """
 
     return (
@@ -334,7 +358,7 @@ def build_request(
 
 def parse_document(
     *, status_code: int, document: Any
-) -> Error | ImageGenerationResponse | None:
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
     """The typed value `sync_detailed` returns as `parsed`, from the JSON `document` of an
     answer with `status_code` that the caller read and parsed itself. None for a status
     the API does not document.
@@ -343,7 +367,25 @@ def parse_document(
     (KeyError, TypeError, ValueError).
     """
     if status_code == 200:
-        response_200 = ImageGenerationResponse.from_dict(document)
+
+        def _parse_response_200(
+            data: object,
+        ) -> GenerationFailure | ImageGenerationResponse:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = ImageGenerationResponse.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = GenerationFailure.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(document)
 
         return response_200
 
@@ -366,6 +408,11 @@ def parse_document(
         response_404 = Error.from_dict(document)
 
         return response_404
+
+    if status_code == 409:
+        response_409 = Error.from_dict(document)
+
+        return response_409
 
     if status_code == 413:
         response_413 = Error.from_dict(document)
