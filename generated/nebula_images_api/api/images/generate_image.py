@@ -358,7 +358,7 @@ def build_request(
 
 def parse_document(
     *, status_code: int, document: Any
-) -> Error | GenerationFailure | ImageGenerationResponse | None:
+) -> ErrorResponse | GenerationFailure | ImageGenerationResponse | None:
     """The typed value `sync_detailed` returns as `parsed`, from the JSON `document` of an
     answer with `status_code` that the caller read and parsed itself. None for a status
     the API does not document.
@@ -390,67 +390,67 @@ def parse_document(
         return response_200
 
     if status_code == 400:
-        response_400 = Error.from_dict(document)
+        response_400 = ErrorResponse.from_dict(document)
 
         return response_400
 
     if status_code == 401:
-        response_401 = Error.from_dict(document)
+        response_401 = ErrorResponse.from_dict(document)
 
         return response_401
 
     if status_code == 403:
-        response_403 = Error.from_dict(document)
+        response_403 = ErrorResponse.from_dict(document)
 
         return response_403
 
     if status_code == 404:
-        response_404 = Error.from_dict(document)
+        response_404 = ErrorResponse.from_dict(document)
 
         return response_404
 
     if status_code == 409:
-        response_409 = Error.from_dict(document)
+        response_409 = ErrorResponse.from_dict(document)
 
         return response_409
 
     if status_code == 413:
-        response_413 = Error.from_dict(document)
+        response_413 = ErrorResponse.from_dict(document)
 
         return response_413
 
     if status_code == 415:
-        response_415 = Error.from_dict(document)
+        response_415 = ErrorResponse.from_dict(document)
 
         return response_415
 
     if status_code == 422:
-        response_422 = Error.from_dict(document)
+        response_422 = ErrorResponse.from_dict(document)
 
         return response_422
 
     if status_code == 429:
-        response_429 = Error.from_dict(document)
+        response_429 = ErrorResponse.from_dict(document)
 
         return response_429
 
     if status_code == 500:
-        response_500 = Error.from_dict(document)
+        response_500 = ErrorResponse.from_dict(document)
 
         return response_500
 
     if status_code == 502:
-        response_502 = Error.from_dict(document)
+        response_502 = ErrorResponse.from_dict(document)
 
         return response_502
 
     if status_code == 503:
-        response_503 = Error.from_dict(document)
+        response_503 = ErrorResponse.from_dict(document)
 
         return response_503
 
     if status_code == 504:
-        response_504 = Error.from_dict(document)
+        response_504 = ErrorResponse.from_dict(document)
 
         return response_504
 

@@ -205,7 +205,7 @@ def build_request(
 
 def parse_document(
     *, status_code: int, document: Any
-) -> Error | ModelListResponse | None:
+) -> ErrorResponse | ModelListResponse | None:
     """The typed value `sync_detailed` returns as `parsed`, from the JSON `document` of an
     answer with `status_code` that the caller read and parsed itself. None for a status
     the API does not document.
@@ -219,37 +219,37 @@ def parse_document(
         return response_200
 
     if status_code == 401:
-        response_401 = Error.from_dict(document)
+        response_401 = ErrorResponse.from_dict(document)
 
         return response_401
 
     if status_code == 403:
-        response_403 = Error.from_dict(document)
+        response_403 = ErrorResponse.from_dict(document)
 
         return response_403
 
     if status_code == 429:
-        response_429 = Error.from_dict(document)
+        response_429 = ErrorResponse.from_dict(document)
 
         return response_429
 
     if status_code == 500:
-        response_500 = Error.from_dict(document)
+        response_500 = ErrorResponse.from_dict(document)
 
         return response_500
 
     if status_code == 502:
-        response_502 = Error.from_dict(document)
+        response_502 = ErrorResponse.from_dict(document)
 
         return response_502
 
     if status_code == 503:
-        response_503 = Error.from_dict(document)
+        response_503 = ErrorResponse.from_dict(document)
 
         return response_503
 
     if status_code == 504:
-        response_504 = Error.from_dict(document)
+        response_504 = ErrorResponse.from_dict(document)
 
         return response_504
 
