@@ -419,15 +419,16 @@ class _BaseClient(Generic[_HttpT]):
         deadline: float | timedelta | None,
         retry_ambiguous: bool | None,
     ) -> _Call:
-        prepared = prepare_body(
-            prompt=prompt,
-            model=model if model is not None else DEFAULT_MODEL,
-            parameters=parameters,
-        )
         key = (
             check_idempotency_key(idempotency_key)
             if idempotency_key is not None
             else str(uuid.uuid4())
+        )
+        prepared = prepare_body(
+            prompt=prompt,
+            model=model if model is not None else DEFAULT_MODEL,
+            parameters=parameters,
+            seed_key=key,  # a repeated key must resend the same body, drawn seed included
         )
         body = _REQUEST_MODELS[prepared.rules.schema].from_dict(prepared.body)
         return _Call(

@@ -197,15 +197,33 @@ def _check_input_size(
             )
 
 
+def _draw_seed(high: int, key: str | None) -> int:
+    """A seed in 0..high: from ``key`` when given (same key, same seed), else random."""
+    if key is None:
+        import secrets  # loaded on the first drawn seed, not at import
+
+        return secrets.randbelow(high + 1)
+    import hashlib
+
+    digest = hashlib.sha256(f"nebula-images seed\n{key}".encode()).digest()
+    return int.from_bytes(digest[:16], "big") % (high + 1)
+
+
 def prepare_body(
-    *, prompt: object, model: object, parameters: Mapping[str, object]
+    *,
+    prompt: object,
+    model: object,
+    parameters: Mapping[str, object],
+    seed_key: str | None = None,
 ) -> PreparedBody:
     """Check a generation's arguments against the model's rules and build the body.
 
     ``parameters`` maps every parameter name of the spec to the caller's value, None
     for "not given". Only given values are sent, except ``seed``: a listed model that
     takes one gets a seed drawn here (uniform over 0..maximum), so the result's seed
-    always reproduces the image; an explicit -1 is sent as is.
+    always reproduces the image; an explicit -1 is sent as is. With ``seed_key`` (the
+    call's idempotency key) the seed is drawn from that key: a call repeated with the
+    same key sends the same body, which an idempotent server requires.
     """
     # Sent exactly as given (after alias resolution): the spec accepts any other id
     # (OtherModelRequest), so stripping would turn " x" into "x" behind the caller's back.
@@ -245,10 +263,8 @@ def prepare_body(
 
     seed = rules.fields.get("seed")
     if seed is not None and rules.known and "seed" not in given:
-        import secrets  # loaded on the first drawn seed, not at import
-
         high = int(seed.maximum) if seed.maximum is not None else 2**32 - 1
-        body["seed"] = secrets.randbelow(high + 1)
+        body["seed"] = _draw_seed(high, seed_key)
 
     reported = {key: value for key, value in body.items() if key not in images}
     return PreparedBody(body=body, rules=rules, parameters=reported)
