@@ -76,11 +76,12 @@ def test_a_seed_is_drawn_for_a_model_that_takes_one(client: Client, sent: list[A
 
 def test_seed_draws_cover_the_whole_range(monkeypatch: pytest.MonkeyPatch, client: Client) -> None:
     bounds: list[int] = []
-    import secrets
+    from nebula_images import _validation
 
-    monkeypatch.setattr(secrets, "randbelow", lambda n: bounds.append(n) or n - 1)
+    # The seed is drawn from the call's idempotency key (same key, same body).
+    monkeypatch.setattr(_validation, "_draw_seed", lambda high, key: bounds.append(high) or high)
     result = client.images.generate("a fox")
-    assert bounds == [2**32] and result.images[0].seed == 4294967295
+    assert bounds == [2**32 - 1] and result.images[0].seed == 4294967295
 
 
 def test_aliases_resolve_to_the_id_sent(client: Client, sent: list[Any]) -> None:

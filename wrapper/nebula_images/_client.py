@@ -428,7 +428,9 @@ class _BaseClient(Generic[_HttpT]):
             prompt=prompt,
             model=model if model is not None else DEFAULT_MODEL,
             parameters=parameters,
-            seed_key=key,  # a repeated key must resend the same body, drawn seed included
+            # A key may come again (error.idempotency_key re-used, a resumed batch): it
+            # must resend the same body, drawn seed included.
+            seed_key=key,
         )
         body = _REQUEST_MODELS[prepared.rules.schema].from_dict(prepared.body)
         return _Call(
