@@ -64,7 +64,7 @@ def test_partial_failures_in_their_slots_and_only_successes_billed(nebula_mock: 
 
 
 def test_transient_faults_are_retried_by_the_client(nebula_mock: Any, tmp_path: Path) -> None:
-    nebula_mock.faults.push(Fault.status(503, retry_after="0"), times=3)
+    nebula_mock.faults.push(Fault.status(429, retry_after="0"), times=3)
     with client_for(nebula_mock, max_retries=3) as client:
         outcomes = list(generate_many_sync(client, ["a", "b", "c"], output_dir=tmp_path))
     assert all(isinstance(o, GenerationResult) for o in outcomes)

@@ -116,8 +116,8 @@ def test_ambiguous_status_says_it_may_have_been_billed() -> None:
 
 def test_never_started_status_is_not_billed() -> None:
     with (
-        client_for(answer(503, error_body("overloaded"), Retry_After="1")) as client,
-        pytest.raises(InternalServerError) as info,
+        client_for(answer(429, error_body("overloaded"), Retry_After="1")) as client,
+        pytest.raises(RateLimitError) as info,
     ):
         client.images.generate("x")
     assert not info.value.may_have_been_billed and info.value.retry_after == 1

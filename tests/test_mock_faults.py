@@ -145,8 +145,8 @@ def test_failed_status(mock: MockServer, mock_http: httpx.Client) -> None:
     mock.faults.push(Fault.failed_status("worker crashed"))
     response = post(mock_http, key="k-failed")
     assert response.status_code == 200
-    assert response.json()["status"] == "failed"
-    assert response.json()["message"] == "worker crashed"
+    # Exactly the vendor's failure shape, no success fields left over.
+    assert response.json() == {"message": "worker crashed", "status": "failed", "data": None}
     assert mock.ledger.billed == 0
     # Not stored either: a retry runs the generation for real.
     assert post(mock_http, key="k-failed").json()["status"] == "success"
@@ -258,3 +258,32 @@ def test_bad_fault_over_http_is_400(mock: MockServer, body: Any, words: str) -> 
     assert response.status_code == 400
     assert words in response.json()["message"]
     assert len(mock.faults) == 0
+
+
+def test_failure_body_round_trips_through_spec_mock_and_client(
+    mock: MockServer, mock_http: httpx.Client, spec: dict[str, Any]
+) -> None:
+    """The mock's failed answer is valid under the spec's 200 (as its failure branch, not
+    the success one), is the spec's own example, and the client raises it as
+    GenerationFailedError with the server's message."""
+    from test_spec import validator_for
+
+    from nebula_images import Client, GenerationFailedError
+
+    operation = spec["paths"]["/images/generation"]["post"]
+    media = operation["responses"]["200"]["content"]["application/json"]
+    mock.faults.push(Fault.failed_status())
+    body = post(mock_http).json()
+    assert body == media["examples"]["failed"]["value"]
+    assert not list(validator_for(spec, media["schema"]).iter_errors(body))
+    success, failure = (validator_for(spec, branch) for branch in media["schema"]["oneOf"])
+    assert not success.is_valid(body) and failure.is_valid(body)
+    mock.faults.push(Fault.failed_status("worker out of memory"))
+    with (
+        Client(api_key=mock.api_key, base_url=mock.base_url, max_retries=2) as client,
+        pytest.raises(GenerationFailedError, match="worker out of memory") as info,
+    ):
+        client.images.generate("x", width=64, height=64)
+    assert info.value.status == 200 and info.value.attempts == 1
+    assert info.value.body == {"message": "worker out of memory", "status": "failed", "data": None}
+    assert not info.value.may_have_been_billed and mock.ledger.billed == 0

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from nebula_images.testing import MockConfig, MockServer
+from nebula_images.testing._app import MockApp
 
 BODY = {"model_name": "black-forest-labs/FLUX.1-schnell", "prompt": "x", "width": 64, "height": 64}
 
@@ -58,25 +59,73 @@ def test_keys_are_scoped_per_api_key(mock: MockServer) -> None:
     assert mock.ledger.billed == 2
 
 
-def test_key_window_expires(mock: MockServer, mock_http: httpx.Client) -> None:
-    mock.configure(idempotency_window_seconds=0.2)
-    post(mock_http, key="short")
-    time.sleep(0.3)
-    post(mock_http, key="short")
-    assert mock.ledger.billed == 2
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-async def test_concurrent_requests_with_one_key_bill_once(mock: MockServer) -> None:
-    mock.configure(latency_seconds=0.3)
-    headers = {"Authorization": f"Bearer {mock.api_key}", "Idempotency-Key": "race"}
-    async with httpx.AsyncClient(base_url=mock.base_url, headers=headers, timeout=30) as c:
+def in_process(app: MockApp, key: str) -> httpx.AsyncClient:
+    """An httpx client that calls ``app`` in this event loop (no socket, no thread)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 5000)),
+        base_url="http://mock/api/v1",
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": key},
+    )
+
+
+async def test_key_window_expires_on_the_ledger_clock() -> None:
+    clock = Clock()
+    app = MockApp(MockConfig(idempotency_window_seconds=60), clock=clock)
+    async with in_process(app, "ak_window") as c:
+        await c.post("/images/generation", json=BODY)
+        clock.now += 60  # the window's last moment: still replayed
+        await c.post("/images/generation", json=BODY)
+        assert (app.ledger.billed, app.ledger.replayed) == (1, 1)
+        clock.now += 0.001  # past it: a new generation
+        await c.post("/images/generation", json=BODY)
+    assert (app.ledger.billed, app.ledger.replayed) == (2, 1)
+
+
+async def test_concurrent_requests_with_one_key_bill_once() -> None:
+    # In one event loop the first request holds the key's lock while its image renders
+    # in a worker thread, so the other five reach the lock while it is held: they
+    # overlap by construction, with no sleep to make them.
+    app = MockApp(MockConfig())
+    async with in_process(app, "ak_race") as c:
         responses = await asyncio.gather(
             *(c.post("/images/generation", json=BODY) for _ in range(6))
         )
     assert {r.status_code for r in responses} == {200}
     assert len({r.json()["data"][0]["b64_json"] for r in responses}) == 1
-    assert mock.ledger.billed == 1
-    assert mock.ledger.replayed == 5
+    assert len({r.headers["x-request-id"] for r in responses}) == 6
+    assert app.ledger.billed == 1
+    assert app.ledger.replayed == 5
+
+
+def test_ignore_idempotency_key_bills_every_request(
+    mock: MockServer, mock_http: httpx.Client
+) -> None:
+    """A server that ignores the key: the switch from Python, then over the control path."""
+    mock.configure(ignore_idempotency_key=True)
+    first, second = post(mock_http, key="same"), post(mock_http, key="same")
+    assert first.json() != second.json()  # two runs, two random seeds
+    assert mock.ledger.billed == 2 and mock.ledger.replayed == 0
+    assert [e.idempotency_key for e in mock.ledger.entries] == ["same", "same"]
+    assert (
+        control(mock, "POST", "config", {"ignore_idempotency_key": False}).json()[
+            "ignore_idempotency_key"
+        ]
+        is False
+    )
+    post(mock_http, key="again"), post(mock_http, key="again")
+    assert mock.ledger.billed == 3 and mock.ledger.replayed == 1
+    assert control(mock, "POST", "config", {"ignore_idempotency_key": "yes"}).status_code == 400
+    assert MockConfig(ignore_idempotency_key=True).public_dict()["ignore_idempotency_key"]
 
 
 async def test_requests_run_concurrently(mock: MockServer) -> None:
@@ -198,3 +247,10 @@ async def test_control_path_refuses_non_loopback_clients() -> None:
         transport = httpx.ASGITransport(app=app, client=(client_host, 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             assert (await c.get("/_mock/stats")).status_code == status
+
+
+def test_command_line_switch_ignores_the_key() -> None:
+    from nebula_images.testing.__main__ import build_parser
+
+    assert build_parser().parse_args(["--ignore-idempotency-key"]).ignore_idempotency_key
+    assert not build_parser().parse_args([]).ignore_idempotency_key

@@ -74,14 +74,28 @@ def test_a_seed_is_drawn_for_a_model_that_takes_one(client: Client, sent: list[A
     assert [body["seed"] for body in sent[3:]] == [-1, 7]
 
 
-def test_seed_draws_cover_the_whole_range(monkeypatch: pytest.MonkeyPatch, client: Client) -> None:
-    bounds: list[int] = []
-    from nebula_images import _validation
+def test_seed_draws_cover_the_whole_range() -> None:
+    from nebula_images._validation import _seed_from
 
-    # The seed is drawn from the call's idempotency key (same key, same body).
-    monkeypatch.setattr(_validation, "_draw_seed", lambda high, key: bounds.append(high) or high)
-    result = client.images.generate("a fox")
-    assert bounds == [2**32 - 1] and result.images[0].seed == 4294967295
+    maximum = 4294967295
+    seeds = [_seed_from(f"key-{n}", maximum) for n in range(4000)]
+    assert all(0 <= s <= maximum for s in seeds)
+    # Uniform over the range: each quarter holds about a quarter of the draws, and the
+    # top of the range is reached (a draw of only 31 bits would leave the upper half empty).
+    quarters = [sum(q * 2**30 <= s < (q + 1) * 2**30 for s in seeds) for q in range(4)]
+    assert all(850 < count < 1150 for count in quarters), quarters
+    assert max(seeds) > 0.99 * maximum
+
+
+def test_a_repeated_call_with_its_key_sends_the_same_seed(client: Client, sent: list[Any]) -> None:
+    """Retrying by hand with the key of a failed call sends the same body, so a server
+    that honours the key replays the first result instead of refusing a changed body."""
+    first = client.images.generate("a fox", idempotency_key="retry-me")
+    again = client.images.generate("a fox", idempotency_key="retry-me")
+    other = client.images.generate("a fox", idempotency_key="another")
+    assert sent[0] == sent[1] and first.images[0].seed == again.images[0].seed
+    assert sent[2]["seed"] != sent[0]["seed"]
+    assert other.images[0].seed == sent[2]["seed"]
 
 
 def test_aliases_resolve_to_the_id_sent(client: Client, sent: list[Any]) -> None:

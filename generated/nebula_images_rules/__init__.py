@@ -229,7 +229,7 @@ MODELS: Final[dict[str, ModelRow]] = {
             "width": {
                 "type": "integer",
                 "nullable": False,
-                "description": "Output width or height for FLUX.1 Fill-dev, a multiple of 16 from 64 to 2048.",
+                "description": "Output width or height for FLUX.1 Fill-dev, a multiple of 16 (the vendor's rule).",
                 "minimum": 64,
                 "maximum": 2048,
                 "multiple_of": 16,
@@ -237,7 +237,7 @@ MODELS: Final[dict[str, ModelRow]] = {
             "height": {
                 "type": "integer",
                 "nullable": False,
-                "description": "Output width or height for FLUX.1 Fill-dev, a multiple of 16 from 64 to 2048.",
+                "description": "Output width or height for FLUX.1 Fill-dev, a multiple of 16 (the vendor's rule).",
                 "minimum": 64,
                 "maximum": 2048,
                 "multiple_of": 16,
@@ -245,7 +245,7 @@ MODELS: Final[dict[str, ModelRow]] = {
             "image": {
                 "type": "image",
                 "nullable": False,
-                "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix).",
+                "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.",
                 "min_length": 4,
                 "max_length": 25165824,
             },
@@ -323,7 +323,7 @@ OTHER_MODEL: Final[ModelRow] = {
         "image": {
             "type": "image",
             "nullable": False,
-            "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix).",
+            "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.",
             "min_length": 4,
             "max_length": 25165824,
         },
@@ -342,7 +342,7 @@ OTHER_MODEL: Final[ModelRow] = {
 MODEL_NAME: Final[ParameterRow] = {
     "type": "string",
     "nullable": False,
-    "description": "",
+    "description": "The id of a model this spec has no schema for (see `GET /serverless/models`).",
     "min_length": 1,
     "max_length": 200,
 }

@@ -36,6 +36,7 @@ from nebula_images_api.api.models import list_models
 from nebula_images_api.client import AuthenticatedClient
 from nebula_images_api.models import (
     GeneratedImage,
+    GenerationFailure,
     ImageGenerationResponse,
     ModelListResponse,
     ServerlessModel,
@@ -428,9 +429,7 @@ class _BaseClient(Generic[_HttpT]):
             prompt=prompt,
             model=model if model is not None else DEFAULT_MODEL,
             parameters=parameters,
-            # A key may come again (error.idempotency_key re-used, a resumed batch): it
-            # must resend the same body, drawn seed included.
-            seed_key=key,
+            idempotency_key=key,
         )
         body = _REQUEST_MODELS[prepared.rules.schema].from_dict(prepared.body)
         return _Call(
@@ -785,11 +784,10 @@ class _BaseClient(Generic[_HttpT]):
                 raise self._off_contract(
                     call, f"the response breaks the API's contract: {exc}", request_id
                 ) from None
+        if isinstance(parsed, GenerationFailure):  # the spec's failure body on a 200
+            raise self._failed(call, parsed.to_dict(), request_id)
         if not isinstance(parsed, ImageGenerationResponse):
             raise self._error_from_exception(call, ValueError("unexpected body"), ctx)
-        if parsed.status == "failed":
-            body = {"model": parsed.model, "message": parsed.message, "status": "failed"}
-            raise self._failed(call, body, request_id)
         return self._generation_result(call, parsed, ctx, request_id)
 
     def _generation_result(

@@ -1,14 +1,36 @@
-"""Retries that never bill twice: failure classes, Retry-After, backoff and the deadline.
+"""Retries that do not bill twice by default: failure classes, Retry-After, backoff, deadline.
 
-Failure classes (issue 5):
+The default settings must not bill twice even if the spec's assumptions are wrong: the
+vendor documents no ``Idempotency-Key`` (a server may ignore it) and no 5xx or 408
+(a 503 or 408 may come after the generation started). So a failure is retried by
+default only when the request certainly never ran:
 
-* never started (connect refused/DNS, connect/pool timeout, 408, 429, 503): nothing
-  ran, so a retry is always safe;
-* ambiguous (sent, then read timeout, reset, 500/502/504, a truncated or unreadable
-  body): a generation may have run and been billed, so it is retried only with
-  ``retry_ambiguous=True`` (the same Idempotency-Key makes the server replay the
-  first result); the idempotent ``GET /serverless/models`` always retries;
-* final (other 4xx, a 200 with ``"status": "failed"``, a body over the cap): never.
+* **never started**: the connection was refused or never made (``ConnectError``, DNS,
+  ``ConnectTimeout``), no pooled connection came free (``PoolTimeout``: nothing was
+  sent), or 429 (the vendor's rate limit refuses the request before it runs). Retried
+  by default, honouring ``Retry-After``.
+* **ambiguous**: the request was sent and may have run and been billed: 408, 500,
+  502, 503, 504 (and any other 5xx but 501), a read or write timeout, a connection
+  dropped after sending, a truncated or unreadable 200. Retried only with
+  ``retry_ambiguous=True``, which is safe only against a server that honours the
+  ``Idempotency-Key`` (the local mock does; the vendor documents no such header).
+* **final**: other 4xx, 501, a 200 failure body (``GenerationFailure``), a body over
+  ``max_response_bytes``. Never retried.
+
+Outcome of one fault followed by success, in generations billed (the mock's fault
+table, ``tests/test_retry_faults.py``, runs every row both ways):
+
+=============================  ==========  ======================  ======================
+class                          default     retry_ambiguous, key    retry_ambiguous, key
+                                           honoured                ignored
+=============================  ==========  ======================  ======================
+never started (connect, 429)   retried, 1  retried, 1              retried, 1
+ambiguous, had not run         error, 0    retried, 1              retried, 1
+ambiguous, had run             error, 1    retried, 1 (replayed)   retried, **2**
+final                          error, 0-1  error, 0-1              error, 0-1
+=============================  ==========  ======================  ======================
+
+The idempotent, free ``GET /serverless/models`` retries every class but final.
 
 Backoff goes through **tenacity** rather than stamina (which wraps tenacity): its
 ``Retrying``/``AsyncRetrying`` take a ``sleep`` callable, so tests drive the waits
@@ -70,10 +92,13 @@ def failure_of(error: BaseException) -> Failure:
 
 def status_failure(status: int) -> Failure:
     """The failure class of an HTTP error status."""
-    if status in (408, 429, 503):
-        # 503: the spec says "the request was not started", with or without Retry-After.
+    if status == 429:
+        # The vendor's rate limit answers 429 to a request it refused: nothing ran.
         return Failure.NEVER_STARTED
-    if status >= 500 and status != 501:
+    if status == 408 or (status >= 500 and status != 501):
+        # 408 and 503 usually mean "not started", but the vendor documents neither and a
+        # proxy or worker may send them after the generation began: only a server that
+        # honours the Idempotency-Key makes their retry safe (retry_ambiguous=True).
         return Failure.AMBIGUOUS
     return Failure.FINAL
 

@@ -197,33 +197,18 @@ def _check_input_size(
             )
 
 
-def _draw_seed(high: int, key: str | None) -> int:
-    """A seed in 0..high: from ``key`` when given (same key, same seed), else random."""
-    if key is None:
-        import secrets  # loaded on the first drawn seed, not at import
-
-        return secrets.randbelow(high + 1)
-    import hashlib
-
-    digest = hashlib.sha256(f"nebula-images seed\n{key}".encode()).digest()
-    return int.from_bytes(digest[:16], "big") % (high + 1)
-
-
 def prepare_body(
-    *,
-    prompt: object,
-    model: object,
-    parameters: Mapping[str, object],
-    seed_key: str | None = None,
+    *, prompt: object, model: object, parameters: Mapping[str, object], idempotency_key: str
 ) -> PreparedBody:
     """Check a generation's arguments against the model's rules and build the body.
 
     ``parameters`` maps every parameter name of the spec to the caller's value, None
     for "not given". Only given values are sent, except ``seed``: a listed model that
     takes one gets a seed drawn here (uniform over 0..maximum), so the result's seed
-    always reproduces the image; an explicit -1 is sent as is. With ``seed_key`` (the
-    call's idempotency key) the seed is drawn from that key: a call repeated with the
-    same key sends the same body, which an idempotent server requires.
+    always reproduces the image; an explicit -1 is sent as is. The seed is drawn from
+    ``idempotency_key`` (a random UUID unless the caller chose one), so repeating a call
+    with its key sends the same body: a server that honours the key answers with the
+    first result instead of refusing a changed body.
     """
     # Sent exactly as given (after alias resolution): the spec accepts any other id
     # (OtherModelRequest), so stripping would turn " x" into "x" behind the caller's back.
@@ -264,7 +249,16 @@ def prepare_body(
     seed = rules.fields.get("seed")
     if seed is not None and rules.known and "seed" not in given:
         high = int(seed.maximum) if seed.maximum is not None else 2**32 - 1
-        body["seed"] = _draw_seed(high, seed_key)
+        body["seed"] = _seed_from(idempotency_key, high)
 
     reported = {key: value for key, value in body.items() if key not in images}
     return PreparedBody(body=body, rules=rules, parameters=reported)
+
+
+def _seed_from(idempotency_key: str, maximum: int) -> int:
+    """A seed in 0..maximum drawn from the key: uniform when the key is random (64 bits
+    of its SHA-256, so the modulo bias is below 2**-31), the same for the same key."""
+    import hashlib  # loaded on the first drawn seed, not at import
+
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % (maximum + 1)

@@ -4,8 +4,8 @@ from .error import Error
 from .flux_fill_request import FluxFillRequest
 from .flux_schnell_request import FluxSchnellRequest
 from .generated_image import GeneratedImage
+from .generation_failure import GenerationFailure
 from .image_generation_response import ImageGenerationResponse
-from .image_generation_response_status import ImageGenerationResponseStatus
 from .model_list_response import ModelListResponse
 from .model_list_response_data import ModelListResponseData
 from .model_list_response_status import ModelListResponseStatus
@@ -20,8 +20,8 @@ __all__ = (
     "FluxFillRequest",
     "FluxSchnellRequest",
     "GeneratedImage",
+    "GenerationFailure",
     "ImageGenerationResponse",
-    "ImageGenerationResponseStatus",
     "ModelListResponse",
     "ModelListResponseData",
     "ModelListResponseStatus",

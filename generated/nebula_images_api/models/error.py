@@ -27,7 +27,7 @@ class Error:
             message (str): What went wrong, naming the field where one is at fault.
             status (Literal['failed']):
             data (None | Unset):
-            retry_after (float | Unset):
+            retry_after (float | Unset): Seconds to wait before retrying. Decided: sent with 429 by the local mock only.
     """
 
     message: str

@@ -24,25 +24,31 @@ class FluxFillRequest:
     height must be multiples of 16 (the server silently resizes other sizes; the
     contract refuses them so that the image returned is the size asked for). Some
     vendor pages call the inputs `input_image` / `mask_image`; the reference names
-    are `image` / `mask`.
+    are `image` / `mask`. Decided too: the schema is closed (a parameter the model
+    does not take is refused with 422).
 
         Attributes:
-            model_name (Literal['black-forest-labs/FLUX.1-Fill-dev']):
+            model_name (Literal['black-forest-labs/FLUX.1-Fill-dev']): The model to run; this schema applies to FLUX.1 Fill-
+                dev (inpainting).
             prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
                 space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
                 is a mistake that would still be billed).
             image (str): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
-                alphabet, padded, no `data:` prefix). At most 24 MiB of base64 (decided, under
-                the 32 MiB body limit).
+                alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.
+                Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB
+                body limit (the vendor states no size limit).
             mask (str): The mask, the same size as `image`, base64-encoded like it: white pixels are
-                repainted, black ones kept.
+                repainted, black ones kept. Decided: the same size limits as `image` (the
+                vendor states none) and that the mask must be the size of the image.
             num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
                 (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
                 server uses the model's default.
             guidance_scale (float | Unset): How closely to follow the prompt. Decided: 0 to 30 (the vendor states no bounds;
                 its examples use 3.5, 4.5 and 9).
-            width (int | Unset): Output width or height for FLUX.1 Fill-dev, a multiple of 16 from 64 to 2048.
-            height (int | Unset): Output width or height for FLUX.1 Fill-dev, a multiple of 16 from 64 to 2048.
+            width (int | Unset): Output width or height for FLUX.1 Fill-dev, a multiple of 16 (the vendor's
+                rule). Decided: 64 to 2048, as for the other models.
+            height (int | Unset): Output width or height for FLUX.1 Fill-dev, a multiple of 16 (the vendor's
+                rule). Decided: 64 to 2048, as for the other models.
     """
 
     model_name: Literal["black-forest-labs/FLUX.1-Fill-dev"]

@@ -18,28 +18,33 @@ T = TypeVar("T", bound="FluxSchnellRequest")
 
 @_attrs_define
 class FluxSchnellRequest:
-    """FLUX.1 schnell, text-to-image, the only model that takes a `seed`. Vendor defaults 4 steps, guidance 3.5, 1024x1024.
+    """FLUX.1 schnell, text-to-image, the only model that takes a `seed` (the vendor's
+    example sends 4 steps, guidance 3.5, 1024x1024, seed -1).
+    Decided: `model_name` is required as well as `prompt`, and the schema is closed
+    (a parameter the model does not take is refused with 422; the vendor's table
+    says which parameters each model takes, not what happens to others).
 
-    Attributes:
-        model_name (Literal['black-forest-labs/FLUX.1-schnell']):
-        prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
-            space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
-            is a mistake that would still be billed).
-        num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
-            (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
-            server uses the model's default.
-        guidance_scale (float | Unset): How closely to follow the prompt. Decided: 0 to 30 (the vendor states no bounds;
-            its examples use 3.5, 4.5 and 9).
-        width (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
-            2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
-            diffusion models. When left out the server uses the model's own default (the
-            vendor's examples use 1024).
-        height (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
-            2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
-            diffusion models. When left out the server uses the model's own default (the
-            vendor's examples use 1024).
-        seed (int | Unset): Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
-            it out means a random seed. Decided: -1 to 2^32-1.
+        Attributes:
+            model_name (Literal['black-forest-labs/FLUX.1-schnell']): The model to run; this schema applies to FLUX.1
+                schnell.
+            prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
+                space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
+                is a mistake that would still be billed).
+            num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
+                (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
+                server uses the model's default.
+            guidance_scale (float | Unset): How closely to follow the prompt. Decided: 0 to 30 (the vendor states no bounds;
+                its examples use 3.5, 4.5 and 9).
+            width (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
+                2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
+                diffusion models. When left out the server uses the model's own default (the
+                vendor's examples use 1024).
+            height (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
+                2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
+                diffusion models. When left out the server uses the model's own default (the
+                vendor's examples use 1024).
+            seed (int | Unset): Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
+                it out means a random seed. Decided: -1 to 2^32-1 (the vendor states no range).
     """
 
     model_name: Literal["black-forest-labs/FLUX.1-schnell"]

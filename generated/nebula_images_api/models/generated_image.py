@@ -17,15 +17,17 @@ T = TypeVar("T", bound="GeneratedImage")
 
 @_attrs_define
 class GeneratedImage:
-    """
+    """One generated image (the reference page's `data` item).
+
     Attributes:
-        timings (Timings):
-        index (int): Position of the image in `data`, from 0.
+        timings (Timings): The time taken for inference.
+        index (int): Position of the image in `data`. Decided: counted from 0 (as in the vendor's example).
         b64_json (str): The image file, base64-encoded (a PNG unless the model says otherwise; the
             reference page's "base64-encoded JSON" means this string). Decode it to get
-            the file's bytes.
-        seed (int | Unset): The seed that ran, so a random-seed image can be reproduced. Not documented by
-            the vendor (decided: the local mock sends it); clients must not require it.
+            the file's bytes. Decided: a PNG (the vendor does not name the file format).
+        seed (int | Unset): The seed that ran, so a random-seed image can be reproduced. Decided: the
+            vendor does not document this field (the local mock sends it); clients must
+            not require it.
     """
 
     timings: Timings

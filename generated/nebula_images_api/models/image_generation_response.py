@@ -13,11 +13,6 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.image_generation_response_status import (
-    ImageGenerationResponseStatus,
-    check_image_generation_response_status,
-)
-
 if TYPE_CHECKING:
     from ..models.generated_image import GeneratedImage
 
@@ -32,18 +27,18 @@ class ImageGenerationResponse:
     Attributes:
         model (str): The model that ran.
         object_ (Literal['list']): Always `list`.
-        data (list[GeneratedImage]): The generated images, `index` 0 first.
-        message (str):
-        status (ImageGenerationResponseStatus): `success`. Decided: a body with `failed` here, whatever the HTTP status,
-            is an
-            error; the schema admits it so that clients can read its `message`.
+        data (list[GeneratedImage]): The generated images, `index` 0 first. Decided: a success has at least one
+            image (the vendor's pages do not say).
+        message (str): A message on the outcome, such as `Image generated successfully`.
+        status (Literal['success']): `success`. A failed generation has the body `GenerationFailure` instead,
+            whatever the HTTP status.
     """
 
     model: str
     object_: Literal["list"]
     data: list[GeneratedImage]
     message: str
-    status: ImageGenerationResponseStatus
+    status: Literal["success"]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,7 +53,7 @@ class ImageGenerationResponse:
 
         message = self.message
 
-        status: str = self.status
+        status = self.status
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -94,7 +89,9 @@ class ImageGenerationResponse:
 
         message = d.pop("message")
 
-        status = check_image_generation_response_status(d.pop("status"))
+        status = cast(Literal["success"], d.pop("status"))
+        if status != "success":
+            raise ValueError(f"status must match const 'success', got '{status}'")
 
         image_generation_response = cls(
             model=model,

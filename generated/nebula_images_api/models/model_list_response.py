@@ -20,11 +20,13 @@ T = TypeVar("T", bound="ModelListResponse")
 
 @_attrs_define
 class ModelListResponse:
-    """
+    """The model catalogue.
+
     Attributes:
         data (ModelListResponseData):
-        message (str):
-        status (ModelListResponseStatus):
+        message (str): A message on the outcome.
+        status (ModelListResponseStatus): `success` in the vendor's example. Decided: `failed` is admitted too, the
+            status of the vendor's error bodies.
     """
 
     data: ModelListResponseData

@@ -15,16 +15,19 @@ class OtherModelRequest:
     """Any model id not listed above (the platform adds models over time). The generic
     rules apply: every parameter is accepted with the shared bounds, and the server
     decides what the model uses. An id the server does not serve is answered with 404.
-    Decided: `image` and `mask` come as a pair (an inpainting needs both).
+    Decided: this whole schema (the vendor's pages list four models and say nothing
+    of other ids); `image` and `mask` come as a pair (an inpainting needs both).
 
         Attributes:
-            model_name (str):
+            model_name (str): The id of a model this spec has no schema for (see `GET /serverless/models`).
+                Decided: 1 to 200 characters, not one of the ids above.
             prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
                 space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
                 is a mistake that would still be billed).
             negative_prompt (None | str | Unset): What to keep out of the image. SDXL only. `null` is the same as leaving it
                 out
-                (the reference page's example sends `null`).
+                (the reference page's example sends `null`). Decided: at most 4,000 characters,
+                like `prompt` (the vendor states no limit).
             num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
                 (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
                 server uses the model's default.
@@ -39,12 +42,14 @@ class OtherModelRequest:
                 diffusion models. When left out the server uses the model's own default (the
                 vendor's examples use 1024).
             seed (int | Unset): Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
-                it out means a random seed. Decided: -1 to 2^32-1.
+                it out means a random seed. Decided: -1 to 2^32-1 (the vendor states no range).
             image (str | Unset): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
-                alphabet, padded, no `data:` prefix). At most 24 MiB of base64 (decided, under
-                the 32 MiB body limit).
+                alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.
+                Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB
+                body limit (the vendor states no size limit).
             mask (str | Unset): The mask, the same size as `image`, base64-encoded like it: white pixels are
-                repainted, black ones kept.
+                repainted, black ones kept. Decided: the same size limits as `image` (the
+                vendor states none) and that the mask must be the size of the image.
     """
 
     model_name: str

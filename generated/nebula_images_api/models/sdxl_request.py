@@ -18,29 +18,35 @@ T = TypeVar("T", bound="SDXLRequest")
 
 @_attrs_define
 class SDXLRequest:
-    """Stable Diffusion XL base 1.0, text-to-image. Vendor defaults 25 steps, guidance 9, 1024x1024.
+    """Stable Diffusion XL base 1.0, text-to-image (the vendor's example sends 25 steps,
+    guidance 9, 1024x1024).
+    Decided: `model_name` is required as well as `prompt`, and the schema is closed
+    (a parameter the model does not take is refused with 422; the vendor's table
+    says which parameters each model takes, not what happens to others).
 
-    Attributes:
-        model_name (Literal['stabilityai/stable-diffusion-xl-base-1.0']):
-        prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
-            space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
-            is a mistake that would still be billed).
-        negative_prompt (None | str | Unset): What to keep out of the image. SDXL only. `null` is the same as leaving it
-            out
-            (the reference page's example sends `null`).
-        num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
-            (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
-            server uses the model's default.
-        guidance_scale (float | Unset): How closely to follow the prompt. Decided: 0 to 30 (the vendor states no bounds;
-            its examples use 3.5, 4.5 and 9).
-        width (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
-            2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
-            diffusion models. When left out the server uses the model's own default (the
-            vendor's examples use 1024).
-        height (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
-            2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
-            diffusion models. When left out the server uses the model's own default (the
-            vendor's examples use 1024).
+        Attributes:
+            model_name (Literal['stabilityai/stable-diffusion-xl-base-1.0']): The model to run; this schema applies to SDXL
+                base 1.0.
+            prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
+                space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
+                is a mistake that would still be billed).
+            negative_prompt (None | str | Unset): What to keep out of the image. SDXL only. `null` is the same as leaving it
+                out
+                (the reference page's example sends `null`). Decided: at most 4,000 characters,
+                like `prompt` (the vendor states no limit).
+            num_steps (int | Unset): Inference steps: more is better quality, slower and dearer. Decided: 1 to 100
+                (the vendor states no bounds; its examples use 4, 25 and 40). When left out the
+                server uses the model's default.
+            guidance_scale (float | Unset): How closely to follow the prompt. Decided: 0 to 30 (the vendor states no bounds;
+                its examples use 3.5, 4.5 and 9).
+            width (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
+                2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
+                diffusion models. When left out the server uses the model's own default (the
+                vendor's examples use 1024).
+            height (int | Unset): Output width or height in pixels. Decided: 64 to 2048 (2048 is Seedream's native
+                2K; the vendor states no bounds) and a multiple of 8, the latent grid of these
+                diffusion models. When left out the server uses the model's own default (the
+                vendor's examples use 1024).
     """
 
     model_name: Literal["stabilityai/stable-diffusion-xl-base-1.0"]

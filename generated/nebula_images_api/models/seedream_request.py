@@ -20,10 +20,15 @@ T = TypeVar("T", bound="SeedreamRequest")
 class SeedreamRequest:
     """Seedream 3.0, text-to-image at a native 2K. The vendor names it only by the alias
     `Bytedance-Seedream-3.0` and publishes no other id, so that alias is the
-    `model_name`. It takes no `num_steps`.
+    `model_name`. It takes no `num_steps`. Decided: the alias is sent as `model_name`;
+    `model_name` is required as well as `prompt`, and the schema is closed (a
+    parameter the model does not take is refused with 422; the vendor's table says
+    which parameters each model takes, not what happens to others).
 
         Attributes:
-            model_name (Literal['Bytedance-Seedream-3.0']):
+            model_name (Literal['Bytedance-Seedream-3.0']): The model to run; this schema applies to Seedream 3.0. Decided:
+                the vendor's
+                alias, since it publishes no other id.
             prompt (str): What to draw. Decided: 1 to 4,000 characters, at least one of them not white
                 space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
                 is a mistake that would still be billed).

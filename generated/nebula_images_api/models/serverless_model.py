@@ -13,17 +13,19 @@ T = TypeVar("T", bound="ServerlessModel")
 
 @_attrs_define
 class ServerlessModel:
-    """
-    Attributes:
-        model_name (str): The id to send as `model_name`.
-        model_type (str): `Text`, `Image`, `Embedding` and others to come: not an enum, so that a new type breaks no
-            client.
-        model_alias (None | str | Unset):
-        context_length (int | None | Unset):
-        max_completion_tokens (int | None | Unset):
-        description (None | str | Unset):
-        price (float | None | Unset): Price in US dollars per request (per image for image models).
-        huggingface_url (None | str | Unset):
+    """One model of the catalogue. Decided: `model_name` and `model_type` are required
+    (the vendor lists the fields without saying which are always there).
+
+        Attributes:
+            model_name (str): The id to send as `model_name`.
+            model_type (str): `Text`, `Image`, `Embedding` and others to come: not an enum, so that a new type breaks no
+                client.
+            model_alias (None | str | Unset):
+            context_length (int | None | Unset):
+            max_completion_tokens (int | None | Unset):
+            description (None | str | Unset):
+            price (float | None | Unset): Price in US dollars per request (per image for image models).
+            huggingface_url (None | str | Unset):
     """
 
     model_name: str

@@ -11,9 +11,10 @@ T = TypeVar("T", bound="Timings")
 
 @_attrs_define
 class Timings:
-    """
+    """The time taken for inference.
+
     Attributes:
-        inference (float): Inference time in seconds.
+        inference (float): Inference time in seconds. Decided: never negative.
     """
 
     inference: float

@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip schema validation of request bodies (unreadable bodies still get 400)",
     )
+    parser.add_argument(
+        "--ignore-idempotency-key",
+        action="store_true",
+        help="bill every request that runs, as a server that ignores Idempotency-Key would "
+        "(the vendor documents no such header)",
+    )
     return parser
 
 
@@ -132,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limit_per_minute=args.rate_limit,
             rate_limit_per_day=args.rate_limit_per_day,
             validate=not args.no_validate,
+            ignore_idempotency_key=args.ignore_idempotency_key,
         )
         server = MockServer(config).start()
     except (ValueError, MockServerError) as exc:

@@ -36,7 +36,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ._config import CONFIGURABLE, MockConfig, is_loopback_host
-from ._faults import Fault, FaultQueue, FaultSpecError
+from ._faults import Fault, FaultQueue, FaultSpecError, failure_body
 from ._images import InpaintInputs, InputImageError, decode_inpaint_inputs, render_png
 from ._ledger import IdempotencyKeyReused, Ledger, LedgerEntry
 from ._ratelimit import RateLimiter
@@ -86,11 +86,12 @@ class MockApp:
     def __init__(
         self, config: MockConfig | None = None, *, clock: Callable[[], float] | None = None
     ) -> None:
-        """``clock``: the monotonic clock the rate limits count with (tests fake it)."""
+        """``clock``: the monotonic clock the rate limits and the idempotency window count
+        with (tests fake it)."""
         self._config = config or MockConfig()
         self.validator = SpecValidator()
         self.faults = FaultQueue()
-        self.ledger = Ledger()
+        self.ledger = Ledger(clock=clock or time.monotonic)
         self._rate = RateLimiter(clock or time.monotonic)
         self._counter_lock = threading.Lock()
         self._requests_seen = 0
@@ -292,8 +293,8 @@ class MockApp:
         request_id: str,
     ) -> bytes:
         """The 200 body: a stored first result for a repeated key, else a new (billed) run."""
-        if idempotency_key is None:
-            return await self._run(generation, None, fault, request_id)
+        if idempotency_key is None or self._config.ignore_idempotency_key:
+            return await self._run(generation, idempotency_key, fault, request_id)
         # One lock per key: of two concurrent requests with one key, only one runs.
         slot = (key_id, idempotency_key)
         lock = self._key_locks.setdefault(slot, asyncio.Lock())
@@ -426,16 +427,14 @@ class MockApp:
             return
         if kind == "invalid_json":
             body = body[: len(body) // 2] + b"<<not json"
-        elif kind in {"invalid_base64", "failed_status"}:
+        elif kind == "invalid_base64":
             data = json.loads(body)
-            if kind == "invalid_base64" and "data" in data and isinstance(data["data"], list):
+            if "data" in data and isinstance(data["data"], list):
                 for item in data["data"]:
                     item["b64_json"] = "%%% not base64 %%%"
-            if kind == "failed_status":
-                assert fault is not None
-                data["status"] = "failed"
-                data["message"] = fault.message or "Image generation failed on the worker"
             body = json.dumps(data, separators=(",", ":")).encode()
+        elif fault is not None and kind == "failed_status":
+            body = failure_body(fault)
         await _raw(200, body, request_id)(scope, receive, send)
 
     def _catalogue(self) -> bytes:

@@ -137,6 +137,10 @@ class MockConfig:
     slide: a request counts for the 60 s, or the 24 h, after it was accepted (not a
     calendar day), so ``Retry-After`` is the time until enough counted requests leave.
     Refused requests do not count. All three default to None: no limits.
+
+    ``ignore_idempotency_key=True`` plays a server that ignores ``Idempotency-Key`` (the
+    vendor documents no such header): every request that runs is billed, a repeated
+    key replays nothing. The ledger still records each request's key.
     """
 
     host: str = "127.0.0.1"
@@ -153,6 +157,7 @@ class MockConfig:
     rate_limit_per_day: int | None = None
     validate: bool = True
     idempotency_window_seconds: float = 24 * 3600.0
+    ignore_idempotency_key: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
     #: A connection must deliver a whole request head within this (slow-header clients).
     header_timeout_seconds: float = 10.0
@@ -206,6 +211,10 @@ class MockConfig:
             or self.max_body_bytes < 1
         ):
             raise ValueError(f"max_body_bytes must be an integer >= 1, got {self.max_body_bytes!r}")
+        if not isinstance(self.ignore_idempotency_key, bool):
+            raise ValueError(
+                f"ignore_idempotency_key must be true or false, got {self.ignore_idempotency_key!r}"
+            )
 
     def replace(self, **changes: Any) -> MockConfig:
         """A copy with ``changes`` applied (unknown names raise TypeError)."""
@@ -250,6 +259,7 @@ class MockConfig:
             },
             "validate": self.validate,
             "idempotency_window_seconds": self.idempotency_window_seconds,
+            "ignore_idempotency_key": self.ignore_idempotency_key,
             "max_body_bytes": self.max_body_bytes,
         }
 
@@ -265,6 +275,7 @@ CONFIGURABLE = frozenset(
         "rate_limit_per_day",
         "validate",
         "idempotency_window_seconds",
+        "ignore_idempotency_key",
         "api_keys",
     }
 )

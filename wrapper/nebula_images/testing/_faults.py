@@ -14,17 +14,24 @@ close_after_read       the connection drops after the generation ran          ye
 truncated_body         a 200 whose body stops half way (connection drops)      yes
 invalid_json           a 200 whose body is not JSON                            yes
 invalid_base64         a 200 whose ``b64_json`` is not base64                  yes
-failed_status          a 200 whose ``status`` is ``"failed"``                  no
+failed_status          a 200 with the failure body (``failure_body``)          no
 =====================  ======================================================  ======
+
+The failure body is exactly the vendor's error shape, ``{"message": ..., "status":
+"failed", "data": null}``, which the spec's 200 admits as ``GenerationFailure``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+#: The message of a ``failed_status`` fault that names none.
+DEFAULT_FAILURE_MESSAGE = "Image generation failed on the worker"
 
 FaultKind = Literal[
     "status",
@@ -118,7 +125,8 @@ class Fault:
 
     @classmethod
     def failed_status(cls, message: str | None = None) -> Fault:
-        """Answer 200 with ``"status": "failed"`` (the generation failed; not billed)."""
+        """Answer 200 with the failure body ``{"message", "status": "failed", "data":
+        null}`` (the generation failed; not billed)."""
         return cls("failed_status", message=message)
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +183,12 @@ class Fault:
             fixed = "always" if fault.billed else "never"
             raise FaultSpecError(f"billed: fault kind {kind!r} is {fixed} billed")
         return fault
+
+
+def failure_body(fault: Fault) -> bytes:
+    """The 200 body of a ``failed_status`` fault: the vendor's error shape, exactly."""
+    body = {"message": fault.message or DEFAULT_FAILURE_MESSAGE, "status": "failed", "data": None}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _optional(data: Mapping[str, Any], name: str, types: tuple[type, ...]) -> Any:

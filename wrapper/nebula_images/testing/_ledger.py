@@ -52,7 +52,7 @@ class StoredResult:
 
     body: bytes
     request_id: str
-    created_at: float  # time.monotonic()
+    created_at: float  # on the ledger's monotonic clock
     fingerprint: str | None = None  # of the request body that made it
 
 
@@ -66,6 +66,8 @@ class Ledger:
         max_result_bytes: int = MAX_STORED_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock``: the monotonic clock the idempotency window counts with (tests fake
+        it to let the window pass without waiting)."""
         self._lock = threading.Lock()
         self._entries: list[LedgerEntry] = []
         # Insertion order is age order: eviction pops from the front.

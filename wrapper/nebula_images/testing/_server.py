@@ -208,8 +208,8 @@ class MockServer:
     def configure(self, **changes: Any) -> MockConfig:
         """Change settings while running: ``inference_time_factor``, ``latency_seconds``,
         ``tier``, ``rate_limit_per_minute``, ``rate_limit_per_day``, ``validate``,
-        ``idempotency_window_seconds``, ... (an explicit limit overrides the tier's; set
-        it back to None to use the tier's again).
+        ``idempotency_window_seconds``, ``ignore_idempotency_key``, ... (an explicit
+        limit overrides the tier's; set it back to None to use the tier's again).
         """
         return self.app.configure(**changes)
 

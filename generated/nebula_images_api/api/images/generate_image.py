@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.flux_fill_request import FluxFillRequest
 from ...models.flux_schnell_request import FluxSchnellRequest
+from ...models.generation_failure import GenerationFailure
 from ...models.image_generation_response import ImageGenerationResponse
 from ...models.other_model_request import OtherModelRequest
 from ...models.sdxl_request import SDXLRequest
@@ -51,9 +52,27 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ImageGenerationResponse | None:
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
     if response.status_code == 200:
-        response_200 = ImageGenerationResponse.from_dict(response.json())
+
+        def _parse_response_200(
+            data: object,
+        ) -> GenerationFailure | ImageGenerationResponse:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = ImageGenerationResponse.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = GenerationFailure.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(response.json())
 
         return response_200
 
@@ -130,7 +149,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[Error | GenerationFailure | ImageGenerationResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -148,7 +167,7 @@ def sync_detailed(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[Error | GenerationFailure | ImageGenerationResponse]:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -169,7 +188,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ImageGenerationResponse]
+        Response[Error | GenerationFailure | ImageGenerationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -193,7 +212,7 @@ def sync(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ImageGenerationResponse | None:
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -214,7 +233,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ImageGenerationResponse
+        Error | GenerationFailure | ImageGenerationResponse
     """
 
     return sync_detailed(
@@ -233,7 +252,7 @@ async def asyncio_detailed(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ImageGenerationResponse]:
+) -> Response[Error | GenerationFailure | ImageGenerationResponse]:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -254,7 +273,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ImageGenerationResponse]
+        Response[Error | GenerationFailure | ImageGenerationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -276,7 +295,7 @@ async def asyncio(
     | SDXLRequest
     | SeedreamRequest,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ImageGenerationResponse | None:
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
     """Generate images
 
      Runs one generation with the chosen model and returns the images base64-encoded
@@ -297,7 +316,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ImageGenerationResponse
+        Error | GenerationFailure | ImageGenerationResponse
     """
 
     return (

@@ -87,7 +87,9 @@ def sync_detailed(
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
-    included; image models have `model_type: Image`. Free to call and idempotent.
+    included; image models have `model_type: Image`. Decided: treated as free and
+    idempotent (the vendor states no price for it), so clients retry it after any
+    failure that is not final.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,7 +115,9 @@ def sync(
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
-    included; image models have `model_type: Image`. Free to call and idempotent.
+    included; image models have `model_type: Image`. Decided: treated as free and
+    idempotent (the vendor states no price for it), so clients retry it after any
+    failure that is not final.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,7 +139,9 @@ async def asyncio_detailed(
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
-    included; image models have `model_type: Image`. Free to call and idempotent.
+    included; image models have `model_type: Image`. Decided: treated as free and
+    idempotent (the vendor states no price for it), so clients retry it after any
+    failure that is not final.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,7 +165,9 @@ async def asyncio(
     """List serverless models
 
      Lists every serverless model of the platform, text and embedding models
-    included; image models have `model_type: Image`. Free to call and idempotent.
+    included; image models have `model_type: Image`. Decided: treated as free and
+    idempotent (the vendor states no price for it), so clients retry it after any
+    failure that is not final.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
