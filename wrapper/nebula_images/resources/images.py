@@ -366,7 +366,7 @@ class Images:
             fail_fast=fail_fast,
             output_dir=output_dir,
             on_progress=on_progress,
-            **defaults,
+            defaults=defaults,
         )
 
 
@@ -696,5 +696,5 @@ class AsyncImages:
             fail_fast=fail_fast,
             output_dir=output_dir,
             on_progress=on_progress,
-            **defaults,
+            defaults=defaults,
         )
