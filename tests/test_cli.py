@@ -904,6 +904,12 @@ def test_timeout_option_takes_effect(env: dict[str, str], tmp_path: Path, nebula
     assert result.exit_code == EXIT_API_ERROR
     assert "no answer in time" in result.stderr and "--timeout" in result.stderr
     assert time.monotonic() - started < 1.8
+    # The mock finishes (and bills) the abandoned generation 2 s in: let it land here,
+    # not in the next test's ledger.
+    settled = time.monotonic() + 10
+    while nebula_mock.ledger.billed < 1 and time.monotonic() < settled:
+        time.sleep(0.05)
+    assert nebula_mock.ledger.billed == 1
 
 
 def test_rate_limit_option_takes_effect(

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -22,6 +23,9 @@ from _wrapper_helpers import PNG
 from nebula_images import Client, ValidationError
 from nebula_images._auth import BearerAuth
 from nebula_images._encoding import MAX_INPUT_BYTES, input_bytes
+
+if TYPE_CHECKING:
+    from nebula_images.testing import MockServer
 
 KEY = "ak_hostile_client_test_key_0123456789"
 
@@ -423,3 +427,23 @@ def test_a_batch_item_naming_a_device_or_fifo_fails_alone_and_at_once(
     assert kind_seen == "ValidationError", proc.stdout + proc.stderr
     assert float(elapsed) < 2.0
     assert "regular file" in message
+
+
+# -- a repeated idempotency key resends the same body ---------------------------------
+
+
+def test_a_recall_with_the_errors_key_is_replayed_not_refused(nebula_mock: MockServer) -> None:
+    """The mock refuses a reused key with another body (409); a re-call with the key of a
+    failed call must therefore resend the same body, the drawn seed included."""
+    from nebula_images import InternalServerError
+    from nebula_images.testing import Fault
+
+    nebula_mock.faults.push(Fault.status(500, billed=True))
+    with Client(api_key=nebula_mock.api_key, base_url=nebula_mock.base_url) as client:
+        with pytest.raises(InternalServerError) as info:
+            client.images.generate("a red fox", width=64, height=64)
+        again = client.images.generate(
+            "a red fox", width=64, height=64, idempotency_key=info.value.idempotency_key
+        )
+    assert nebula_mock.ledger.billed == 1 and nebula_mock.ledger.replayed == 1
+    assert again.images[0].seed == nebula_mock.ledger.entries[0].seed
