@@ -39,7 +39,7 @@ from ._batch import (
     generate_many_sync,
 )
 from ._errors import AuthenticationError, NebulaError, PermissionDeniedError, ValidationError
-from ._models_table import GENERIC
+from ._models_table import GENERIC, parse_parameter
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -232,14 +232,25 @@ def _request_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--guidance-scale", type=float, help="How closely to follow the prompt."),
         click.option("--negative-prompt", help="What to keep out of the image (SDXL)."),
         click.option("--seed", type=int, help="Seed for a reproducible image (FLUX.1 schnell)."),
+        click.option(
+            "--param",
+            "spec_params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Any request parameter of the API spec, typed by it (repeatable).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _params(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+def _params(spec_params: Sequence[str] = (), **values: Any) -> dict[str, Any]:
+    chosen = {k: v for k, v in values.items() if v is not None}
+    for text in spec_params:  # after the named options: --param overrides them
+        name, value = parse_parameter(text, chosen.get("model"))
+        chosen[name] = value
+    return chosen
 
 
 # --- generate ---
