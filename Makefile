@@ -26,7 +26,16 @@ venv: $(STAMP) ## create .venv with the pinned dependencies
 demo: $(STAMP) ## generate a real PNG through the local mock (writes demo-output/)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) ## run the whole test suite
+# The base dependencies as wheels, for tests/test_install.py's offline install of the
+# wheel into an empty venv (only what the wheel declares; built once per .venv).
+WHEELHOUSE := $(VENV)/wheelhouse
+$(WHEELHOUSE)/.built: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check -c constraints.txt \
+	  --wheel-dir $(WHEELHOUSE) .
+	@rm -f $(WHEELHOUSE)/nebula_images-*.whl  # the test builds its own from the tree
+	@touch $@
+
+test: $(STAMP) $(WHEELHOUSE)/.built ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 LOWEST := $(VENV)/lowest

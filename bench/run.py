@@ -338,6 +338,60 @@ def bench_batch(n: int, concurrency: int, latency: float) -> list[Row]:
     return rows
 
 
+def bench_batch_s3(n: int, concurrency: int) -> list[Row]:
+    """The same batch to a local folder and to S3 (moto's server on loopback)."""
+    import socket
+    import tempfile
+
+    from moto.server import ThreadedMotoServer
+
+    from nebula_images import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+    )
+    import s3fs
+
+    s3fs.S3FileSystem(skip_instance_cache=True).mkdir("bench")
+    prompts = [f"prompt {i}" for i in range(n)]
+    common = {"model": "black-forest-labs/FLUX.1-schnell", "width": 256, "height": 256}
+    walls: dict[str, float] = {}
+    try:
+        with running_mock() as mock, tempfile.TemporaryDirectory() as local:
+            for name, target in (("local", local), ("s3", "s3://bench/run")):
+                mock.reset()
+                with Client(api_key=mock.api_key, base_url=mock.base_url) as client:
+                    t0 = time.perf_counter()
+                    batch = client.images.generate_many(
+                        prompts, concurrency=concurrency, output_dir=target, **common
+                    )
+                    failed = sum(1 for r in batch if not hasattr(r, "images"))
+                    walls[name] = time.perf_counter() - t0
+                assert failed == 0 and mock.ledger.billed == n, (name, failed)
+    finally:
+        server.stop()
+    rate = {name: n / wall for name, wall in walls.items()}
+    return [
+        Row(
+            f"batch to S3 (moto), {n} @ {concurrency}",
+            walls["s3"],
+            "s",
+            walls["local"],
+            "the same batch to a local folder",
+            note=f"{rate['s3']:.1f} images/s to S3 vs {rate['local']:.1f} images/s to a "
+            "local folder (256x256 PNGs from the mock)",
+        )
+    ]
+
+
 # ---------------------------------------------------------------- 5. the mock
 
 
@@ -432,7 +486,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default="import,overhead,memory,batch,mock,generate")
+    parser.add_argument("--only", default="import,overhead,memory,batch,s3,mock,generate")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
     quick = args.quick
@@ -441,6 +495,7 @@ def main() -> int:
         "overhead": lambda: bench_overhead(50 if quick else 300),
         "memory": lambda: bench_memory([1, 8] if quick else [1, 8, 32]),
         "batch": lambda: bench_batch(200, 16, 0.2),
+        "s3": lambda: bench_batch_s3(100 if quick else 300, 8),
         "mock": lambda: bench_mock(50 if quick else 300),
         "generate": lambda: bench_generate(2 if quick else 3),
     }

@@ -25,19 +25,42 @@ import attrs
 import pytest
 
 from nebula_images._batch import (
-    MANIFEST_NAME,
     BatchError,
     BatchProgress,
     BatchRequest,
     BatchSkipped,
-    file_extension,
+    content_digest,
     generate_many_async,
     generate_many_sync,
     idempotency_key_for,
-    parameter_hash,
+    item_identity,
 )
+from nebula_images._batch_store import BATCH_FILE, MANIFEST_NAME, BatchStore
+from nebula_images._output import LocalFolder, file_extension, slug
 
 HERE = Path(__file__).resolve().parent
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    """Poll ``condition`` until true (a bounded wait, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.002)
+
+
+def stem_of(prompt: str, params: dict[str, Any] | None = None, occurrence: int = 0) -> str:
+    """The file stem an item gets: slug of the prompt and its short identity."""
+    identity = item_identity(content_digest(prompt, params or {}), occurrence)
+    return f"{slug(prompt)}-{identity[:12]}"
+
+
+def sidecar_paths(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.json") if not p.name.startswith("."))
+
+
+def image_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.png"))
 
 
 class FakeAPIError(Exception):
@@ -95,7 +118,7 @@ class FakeImages:
     def generate(self, prompt: str, **params: Any) -> FakeResult:
         self.owner.enter(prompt, params)
         try:
-            time.sleep(self.owner.latency())
+            time.sleep(self.owner.latency(prompt))
             return self.owner.answer(prompt, params)
         finally:
             self.owner.leave()
@@ -108,7 +131,7 @@ class FakeAsyncImages:
     async def generate(self, prompt: str, **params: Any) -> FakeResult:
         self.owner.enter(prompt, params)
         try:
-            await asyncio.sleep(self.owner.latency())
+            await asyncio.sleep(self.owner.latency(prompt))
             return self.owner.answer(prompt, params)
         finally:
             self.owner.leave()
@@ -127,10 +150,15 @@ class FakeClient:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.active = 0
         self.max_active = 0
+        self.images_per_call = 1
         self.images = FakeImages(self)
         self.aimages = FakeAsyncImages(self)
 
-    def latency(self) -> float:
+    def latency(self, prompt: str = "") -> float:
+        if "FAIL" in prompt:
+            return 0.0  # a refusal comes back at once
+        if "SLOW" in prompt:
+            return 0.5
         return random.uniform(self.min_latency, self.max_latency)
 
     def enter(self, prompt: str, params: dict[str, Any]) -> None:
@@ -149,8 +177,14 @@ class FakeClient:
         key = params.get("idempotency_key")
         self.ledger.bill(key)
         seed = params.get("seed") or 7
+        images = tuple(
+            FakeImage(
+                f"PNG:{prompt}:{i}".encode() if i else f"PNG:{prompt}".encode(), "png", 0.01, seed
+            )
+            for i in range(self.images_per_call)
+        )
         return FakeResult(
-            images=(FakeImage(f"PNG:{prompt}".encode(), "png", 0.01, seed),),
+            images=images,
             model=params.get("model") or "fake/model",
             request_id=f"req-{len(self.calls)}",
             idempotency_key=key,
@@ -224,7 +258,7 @@ def test_typed_request_objects_and_none_means_default() -> None:
         BatchRequest("b", seed=None),  # None: the default seed applies
         {"prompt": "c", "seed": None},
     ]
-    outcomes = list(generate_many_sync(fake, items, seed=9, width=1024))
+    outcomes = list(generate_many_sync(fake, items, defaults={"seed": 9, "width": 1024}))
     assert [o.parameters["seed"] for o in outcomes] == [9, 9, 9]
     assert [o.parameters["width"] for o in outcomes] == [512, 1024, 1024]
 
@@ -232,7 +266,7 @@ def test_typed_request_objects_and_none_means_default() -> None:
 def test_defaults_merge_and_per_item_params_win() -> None:
     fake = FakeClient()
     items = ["plain", {"prompt": "custom", "width": 512, "model_name": "m/x"}]
-    outcomes = list(generate_many_sync(fake, items, width=1024, model="m/default"))
+    outcomes = list(generate_many_sync(fake, items, defaults={"width": 1024, "model": "m/default"}))
     sent = {p: params for p, params in fake.calls}
     assert sent["plain"]["width"] == 1024 and sent["plain"]["model"] == "m/default"
     assert sent["custom"]["width"] == 512 and sent["custom"]["model"] == "m/x"
@@ -280,9 +314,20 @@ def test_fail_fast_raises_at_the_failed_slot_and_stops_starting_work() -> None:
             seen.append(outcome)
     assert prompts_of(seen) == prompts[:10]
     assert "(batch item 10)" in (info.value.__notes__ or [])
-    time.sleep(0.05)
+    wait_until(lambda: fake.active == 0)
     # At most the window (2 x concurrency) beyond the failure was ever started.
     assert len(fake.calls) <= 10 + 1 + 8
+
+
+def test_fail_fast_starts_nothing_after_the_failure_even_with_room_in_the_window() -> None:
+    # The head (SLOW) holds the window open: without fail_fast stopping new work, the
+    # engine would fill all 2 x 4 slots; with it, nothing starts after the failure.
+    fake = FakeClient(min_latency=0.05, max_latency=0.06)
+    prompts = ["SLOW head", "FAIL at once", *(f"p{i}" for i in range(100))]
+    with pytest.raises(FakeAPIError):
+        list(generate_many_sync(fake, prompts, concurrency=4, fail_fast=True))
+    wait_until(lambda: fake.active == 0)
+    assert len(fake.calls) <= 4 < 2 * 4
 
 
 def test_bad_concurrency_is_a_clear_error() -> None:
@@ -324,7 +369,7 @@ def test_leaving_early_stops_new_requests_promptly() -> None:
     batch.close()  # type: ignore[attr-defined]
     assert time.monotonic() - started < 0.5  # does not wait for running calls
     calls_at_close = len(fake.calls)
-    time.sleep(0.1)
+    wait_until(lambda: fake.active == 0)  # the running calls ended: nothing else may start
     assert len(fake.calls) == calls_at_close <= 6 + 8
 
 
@@ -332,7 +377,7 @@ def test_keyboard_interrupt_propagates_and_stops_the_batch() -> None:
     fake = FakeClient(max_latency=0.01)
 
     def on_progress(progress: BatchProgress) -> None:
-        if progress.done >= 6:
+        if progress.generated >= 6:
             raise KeyboardInterrupt
 
     got: list[Any] = []
@@ -341,29 +386,31 @@ def test_keyboard_interrupt_propagates_and_stops_the_batch() -> None:
             fake, [f"p{i}" for i in range(500)], concurrency=4, on_progress=on_progress
         ):
             got.append(outcome)
-    time.sleep(0.05)
     calls = len(fake.calls)
-    time.sleep(0.05)
+    wait_until(lambda: fake.active == 0)
     assert len(fake.calls) == calls < 30
 
 
 # --- idempotency keys ---
 
 
-def test_idempotency_keys_are_deterministic_per_position_and_parameters() -> None:
-    def keys(items: list[Any], **kw: Any) -> list[str]:
+def test_idempotency_keys_follow_the_item_not_its_position() -> None:
+    def keys(items: list[Any], batch_id: str | None = None, **defaults: Any) -> list[str]:
         fake = FakeClient(max_latency=0)
-        out = list(generate_many_sync(fake, items, **kw))
+        out = list(generate_many_sync(fake, items, batch_id=batch_id, defaults=defaults))
         return [o.idempotency_key for o in out]
 
     first = keys(["a", "b", "a"])
     assert first == keys(["a", "b", "a"])
-    assert len(set(first)) == 3  # the same prompt at another position is another image
+    assert len(set(first)) == 3  # the second "a" is another image (occurrence 1)
+    assert keys(["b", "a", "a"]) == [first[1], first[0], first[2]]  # moved, same keys
+    assert keys(["new", "a"])[1] == first[0]  # an insertion changes no other key
     assert keys(["a", "b", "a"], width=512)[0] != first[0]
+    assert keys(["a", "b", "a"], model="m/other")[0] != first[0]
     assert keys(["a", "b", "a"], batch_id="run-2")[0] != first[0]
     assert keys(["a", "b", "a"], timeout=99)[0] == first[0]  # call options do not count
     assert keys([{"prompt": "a", "idempotency_key": "mine"}]) == ["mine"]
-    assert first[0] == idempotency_key_for("", 0, parameter_hash("a", {}))
+    assert first[0] == idempotency_key_for("", item_identity(content_digest("a", {}), 0))
     assert all(k.isascii() and len(k) <= 255 for k in first)
 
 
@@ -376,7 +423,7 @@ def test_progress_reports_done_failed_total_rate_eta() -> None:
     prompts = ["a", "FAIL", "b", "c"]
     list(generate_many_sync(fake, prompts, concurrency=2, on_progress=snapshots.append))
     last = snapshots[-1]
-    assert (last.done, last.failed, last.skipped, last.total) == (3, 1, 0, 4)
+    assert (last.generated, last.failed, last.skipped, last.total) == (3, 1, 0, 4)
     assert last.rate > 0 and last.eta == 0
     assert all(s.finished <= 4 for s in snapshots)
 
@@ -388,24 +435,43 @@ def test_progress_reports_done_failed_total_rate_eta() -> None:
 # --- resumable output ---
 
 
-def test_output_dir_writes_images_and_sidecars(tmp_path: Path) -> None:
+def test_output_dir_writes_images_sidecars_and_a_manifest(tmp_path: Path) -> None:
     fake = FakeClient()
     out = tmp_path / "out"
-    outcomes = list(generate_many_sync(fake, ["fox", "owl"], output_dir=out, seed=5))
-    assert (out / "000000.png").read_bytes() == b"PNG:fox"
-    assert (out / "000001.png").read_bytes() == b"PNG:owl"
-    meta = json.loads((out / "000001.json").read_text())
+    outcomes = list(generate_many_sync(fake, ["fox", "owl"], output_dir=out, defaults={"seed": 5}))
+    fox, owl = stem_of("fox", {"seed": 5}), stem_of("owl", {"seed": 5})
+    assert fox.startswith("fox-") and len(fox) == len("fox-") + 12  # readable names
+    assert (out / f"{fox}.png").read_bytes() == b"PNG:fox"
+    assert (out / f"{owl}.png").read_bytes() == b"PNG:owl"
+    meta = json.loads((out / f"{owl}.json").read_text())
     assert meta["prompt"] == "owl"
     assert meta["model"] == "fake/model"
     assert meta["seed"] == 5
     assert meta["request_id"].startswith("req-")
     assert meta["idempotency_key"] == outcomes[1].idempotency_key
-    assert meta["inference_seconds"] == [0.01]
+    assert meta["images"][0]["inference_seconds"] == 0.01
     assert meta["retries"] == 0
-    assert meta["files"] == ["000001.png"]
+    assert meta["files"] == [f"{owl}.png"]
     assert meta["parameters"]["seed"] == 5
-    assert json.loads((out / MANIFEST_NAME).read_text())["batch_id"]
+    assert meta["item"] == item_identity(content_digest("owl", {"seed": 5}), 0)
+    assert json.loads((out / BATCH_FILE).read_text())["batch_id"]
+    manifest = [json.loads(line) for line in (out / MANIFEST_NAME).read_text().splitlines()]
+    assert {(m["prompt"], m["sidecar"], tuple(m["files"])) for m in manifest} == {
+        ("fox", f"{fox}.json", (f"{fox}.png",)),
+        ("owl", f"{owl}.json", (f"{owl}.png",)),
+    }
     assert not [p for p in out.iterdir() if ".tmp-" in p.name]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_batch_files_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        list(generate_many_sync(FakeClient(), ["fox"], output_dir=tmp_path))
+    finally:
+        os.umask(old)
+    files = [*image_paths(tmp_path), *sidecar_paths(tmp_path)]
+    assert files and {p.stat().st_mode & 0o777 for p in files} == {0o666 & ~umask}
 
 
 def test_rerun_skips_done_items_and_regenerates_changed_or_missing(tmp_path: Path) -> None:
@@ -418,10 +484,10 @@ def test_rerun_skips_done_items_and_regenerates_changed_or_missing(tmp_path: Pat
     outcomes = list(generate_many_sync(again, ["a", "b", "c", "d"], output_dir=out))
     assert again.calls == []
     assert all(isinstance(o, BatchSkipped) for o in outcomes)
-    assert outcomes[2].paths == (out / "000002.png",)
+    assert outcomes[2].paths == (out / f"{stem_of('c')}.png",)
     assert outcomes[2].metadata["prompt"] == "c"
 
-    (out / "000003.png").unlink()  # image lost: regenerate it
+    (out / f"{stem_of('d')}.png").unlink()  # image lost: regenerate it
     changed = FakeClient()
     outcomes = list(generate_many_sync(changed, ["a", "B!", "c", "d"], output_dir=out))
     assert sorted(p for p, _ in changed.calls) == ["B!", "d"]
@@ -431,12 +497,159 @@ def test_rerun_skips_done_items_and_regenerates_changed_or_missing(tmp_path: Pat
         "BatchSkipped",
         "FakeResult",
     ]
-    assert json.loads((out / "000001.json").read_text())["prompt"] == "B!"
+    assert json.loads((out / f"{stem_of('B!')}.json").read_text())["prompt"] == "B!"
+    assert (out / f"{stem_of('b')}.png").read_bytes() == b"PNG:b"  # never overwritten
+
+
+def test_reordered_inserted_and_deleted_items_generate_only_new_ones(tmp_path: Path) -> None:
+    ledger = FakeLedger()
+    prompts = [f"p{i}" for i in range(10)]
+    list(generate_many_sync(FakeClient(ledger=ledger), prompts, output_dir=tmp_path))
+    edited = ["new top", *reversed(prompts[2:]), "new end"]  # p0, p1 deleted
+    fake = FakeClient(ledger=ledger)
+    outcomes = list(generate_many_sync(fake, edited, output_dir=tmp_path))
+    assert sorted(p for p, _ in fake.calls) == ["new end", "new top"]
+    assert [isinstance(o, BatchSkipped) for o in outcomes] == [False] + [True] * 8 + [False]
+    assert len(ledger.billed) == 12  # nothing billed twice
+    assert len(image_paths(tmp_path)) == 12  # the deleted items' files stay
+
+
+def test_identical_items_are_told_apart_by_occurrence(tmp_path: Path) -> None:
+    list(generate_many_sync(FakeClient(), ["same", "same"], output_dir=tmp_path))
+    assert len(image_paths(tmp_path)) == 2
+    fake = FakeClient()
+    outcomes = list(
+        generate_many_sync(fake, ["same", "other", "same", "same"], output_dir=tmp_path)
+    )
+    assert [p for p, _ in fake.calls] == ["other", "same"] or sorted(p for p, _ in fake.calls) == [
+        "other",
+        "same",
+    ]
+    assert [isinstance(o, BatchSkipped) for o in outcomes] == [True, False, True, False]
+    assert (tmp_path / f"{stem_of('same', occurrence=2)}.png").is_file()
+
+
+def test_another_batch_into_the_same_folder_never_overwrites(tmp_path: Path) -> None:
+    list(generate_many_sync(FakeClient(), ["fox", "owl"], output_dir=tmp_path))
+    before = {p.name: p.read_bytes() for p in image_paths(tmp_path)}
+    list(
+        generate_many_sync(FakeClient(), ["cat", "fox!"], output_dir=tmp_path, defaults={"seed": 3})
+    )
+    after = {p.name: p.read_bytes() for p in image_paths(tmp_path)}
+    assert len(after) == 4 and all(after[name] == data for name, data in before.items())
+
+
+def test_input_pictures_count_by_content_not_path(tmp_path: Path) -> None:
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(b"first picture")
+    items = [{"prompt": "repaint", "image": picture, "mask": picture}]
+    out = tmp_path / "out"
+    list(generate_many_sync(FakeClient(), items, output_dir=out))
+    again = FakeClient()
+    list(generate_many_sync(again, items, output_dir=out))
+    assert again.calls == []
+    picture.write_bytes(b"edited in place")  # same path, another picture
+    edited = FakeClient()
+    list(generate_many_sync(edited, items, output_dir=out))
+    assert len(edited.calls) == 1
+    moved = tmp_path / "moved.png"
+    picture.rename(moved)  # another path, same picture: still done
+    still = FakeClient()
+    list(generate_many_sync(still, [{**items[0], "image": moved, "mask": moved}], output_dir=out))
+    assert still.calls == []
+
+
+def test_a_sidecar_with_an_empty_file_list_is_not_done(tmp_path: Path) -> None:
+    list(generate_many_sync(FakeClient(), ["fox"], output_dir=tmp_path))
+    sidecar = tmp_path / f"{stem_of('fox')}.json"
+    meta = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**meta, "files": []}))
+    fake = FakeClient()
+    list(generate_many_sync(fake, ["fox"], output_dir=tmp_path))
+    assert len(fake.calls) == 1
+
+
+def test_extra_images_of_an_earlier_run_are_removed(tmp_path: Path) -> None:
+    fake = FakeClient()
+    fake.images_per_call = 2
+    list(generate_many_sync(fake, ["fox"], output_dir=tmp_path))
+    stem = stem_of("fox")
+    assert {p.name for p in image_paths(tmp_path)} == {f"{stem}.png", f"{stem}-1.png"}
+    (tmp_path / f"{stem}.png").unlink()  # not done any more: regenerated, with one image now
+    list(generate_many_sync(FakeClient(), ["fox"], output_dir=tmp_path))
+    assert {p.name for p in image_paths(tmp_path)} == {f"{stem}.png"}
+    assert json.loads((tmp_path / f"{stem}.json").read_text())["files"] == [f"{stem}.png"]
+
+
+@pytest.mark.parametrize("kind", ["relative", "absolute"])
+def test_a_planted_sidecar_never_reaches_outside_the_folder(tmp_path: Path, kind: str) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    victim = outside / "victim"
+    victim.write_bytes(b"keep me")
+    name = "../outside/victim" if kind == "relative" else str(victim)
+    stem = stem_of("fox")
+    identity = item_identity(content_digest("fox", {}), 0)
+    planted = {"item": identity, "prompt": "fox", "files": [name]}
+    (out / f"{stem}.json").write_text(json.dumps(planted))
+    fake = FakeClient()
+    outcomes = list(generate_many_sync(fake, ["fox"], output_dir=out))
+    assert len(fake.calls) == 1  # a foreign file list never means done...
+    assert isinstance(outcomes[0], FakeResult)  # generated and saved, no error
+    assert victim.read_bytes() == b"keep me"  # ...and is never removed
+    assert sorted(p.name for p in outside.iterdir()) == ["victim"]
+    assert json.loads((out / f"{stem}.json").read_text())["files"] == [f"{stem}.png"]
+
+
+@pytest.mark.parametrize("name", ["../victim", "/abs/victim", "", ".", "..", "a/b", "a\\b"])
+def test_a_folder_refuses_anything_but_plain_names(tmp_path: Path, name: str) -> None:
+    folder = LocalFolder(tmp_path / "out")
+    for action in (folder.remove, folder.exists, folder.read, lambda n: folder.write(n, b"x")):
+        with pytest.raises(ValueError, match="plain file name"):
+            action(name)
+
+
+def test_foreign_temp_file_names_are_ignored(tmp_path: Path) -> None:
+    odd = [
+        ".fox.png.tmp-99999999999999999999999-abcd1234",  # huge number
+        ".fox.png.tmp-\u0661\u0662\u0663-abcd1234",  # Arabic-Indic digits
+        ".fox.png.tmp-\u00b2-abcd1234",  # a superscript: isdigit() but no int
+        ".fox.png.tmp--5-abcd1234",
+        ".fox.png.tmp-",
+        "fox.png.tmp-1-abcd1234",  # not hidden: not ours
+    ]
+    for name in odd:
+        (tmp_path / name).write_bytes(b"x")
+    list(generate_many_sync(FakeClient(), ["fox"], output_dir=tmp_path))
+    assert all((tmp_path / name).exists() for name in odd)
+
+
+def test_concurrent_openers_of_a_fresh_folder_share_one_batch(tmp_path: Path) -> None:
+    # flock excludes separate open files, so threads stand in for processes here (the
+    # two-process run against the mock's ledger is in test_batch_mock.py).
+    for trial in range(10):
+        folder = tmp_path / f"fresh-{trial}"
+        barrier = threading.Barrier(6)
+        ids: list[str] = []
+
+        def open_store(
+            folder: Path = folder, barrier: threading.Barrier = barrier, ids: list[str] = ids
+        ) -> None:
+            barrier.wait()
+            ids.append(BatchStore(LocalFolder(folder), None, new_id=os.urandom(8).hex()).batch_id)
+
+        threads = [threading.Thread(target=open_store) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert len(ids) == 6 and len(set(ids)) == 1, ids
 
 
 def test_rerun_in_same_dir_reuses_keys_and_new_dir_gets_new_ones(tmp_path: Path) -> None:
     run1 = list(generate_many_sync(FakeClient(), ["a"], output_dir=tmp_path / "x"))
-    (tmp_path / "x" / "000000.json").unlink()
+    (tmp_path / "x" / f"{stem_of('a')}.json").unlink()
     run2 = list(generate_many_sync(FakeClient(), ["a"], output_dir=tmp_path / "x"))
     run3 = list(generate_many_sync(FakeClient(), ["a"], output_dir=tmp_path / "y"))
     assert run1[0].idempotency_key == run2[0].idempotency_key
@@ -469,11 +682,9 @@ def test_file_extension_is_one_rule(image_format: str | None, extension: str) ->
     assert file_extension(image_format) == extension
 
 
-@pytest.mark.parametrize(
-    ("image_format", "name"), [("jpeg", "000000.jpg"), (".WEBP", "000000.webp")]
-)
+@pytest.mark.parametrize(("image_format", "extension"), [("jpeg", "jpg"), (".WEBP", "webp")])
 def test_output_files_are_named_by_file_extension(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image_format: str, name: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image_format: str, extension: str
 ) -> None:
     fake = FakeClient()
     answer = fake.answer
@@ -484,7 +695,8 @@ def test_output_files_are_named_by_file_extension(
 
     monkeypatch.setattr(fake, "answer", answer_in_format)
     list(generate_many_sync(fake, ["fox"], output_dir=tmp_path))
-    assert json.loads((tmp_path / "000000.json").read_text())["files"] == [name]
+    name = f"{stem_of('fox')}.{extension}"
+    assert json.loads((tmp_path / f"{stem_of('fox')}.json").read_text())["files"] == [name]
     assert (tmp_path / name).read_bytes() == b"PNG:fox"
 
 
@@ -520,14 +732,14 @@ def test_resume_after_kill_regenerates_only_missing_and_bills_once(
         [sys.executable, str(script), str(ledger_path), str(out), str(n)], env=env
     )
     deadline = time.monotonic() + 20
-    while len(list(out.glob("*.json"))) < 10 + 1:  # 10 sidecars + the manifest
+    while len(sidecar_paths(out)) < 10 if out.is_dir() else True:
         assert proc.poll() is None, "the batch ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.01)
     proc.send_signal(sig)
     code = proc.wait(timeout=10)
     assert code == (130 if sig == signal.SIGINT else -signal.SIGKILL)
-    done_before = {p.name for p in out.glob("0*.json")}
+    done_before = {p.name for p in sidecar_paths(out)}
     assert 10 <= len(done_before) < n
 
     ledger = FakeLedger(ledger_path)
@@ -540,7 +752,7 @@ def test_resume_after_kill_regenerates_only_missing_and_bills_once(
     skipped = [o for o in outcomes if isinstance(o, BatchSkipped)]
     assert len(skipped) == len(done_before)
     assert len(client.calls) == n - len(done_before)
-    assert len(list(out.glob("0*.png"))) == n
+    assert len(image_paths(out)) == n
     billed = ledger_path.read_text().split()
     assert len(billed) == len(set(billed)) == n  # every image billed exactly once
 
@@ -597,7 +809,7 @@ async def test_async_fail_fast() -> None:
 
 def done_pairs(directory: Path) -> list[str]:
     """Sidecar names whose image exists too."""
-    names = sorted(p.name for p in directory.glob("0*.json"))
+    names = sorted(p.name for p in sidecar_paths(directory))
     assert all((directory / n.replace(".json", ".png")).is_file() for n in names)
     return names
 
@@ -626,7 +838,8 @@ async def test_async_task_cancel_cancels_running_calls_and_keeps_finished_files(
         await task
     assert fake.active == 0  # the running calls were cancelled, not left behind
     calls = len(fake.calls)
-    await asyncio.sleep(0.05)
+    for _ in range(20):  # a few loop turns: a task that could still start would by now
+        await asyncio.sleep(0)
     assert len(fake.calls) == calls < 8 + 8 + 1
     assert len(done_pairs(tmp_path)) >= 8
 
@@ -635,8 +848,8 @@ def test_temp_files_of_dead_runs_are_removed(tmp_path: Path) -> None:
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    stale = tmp_path / f".000000.png.tmp-{dead.stdout.strip()}-abcd1234"
-    live = tmp_path / f".000001.png.tmp-{os.getpid()}-abcd1234"
+    stale = tmp_path / f".fox-0123.png.tmp-{dead.stdout.strip()}-abcd1234"
+    live = tmp_path / f".owl-4567.png.tmp-{os.getpid()}-abcd1234"
     stale.write_bytes(b"half")
     live.write_bytes(b"being written")
     list(generate_many_sync(FakeClient(), ["a"], output_dir=tmp_path))
@@ -651,3 +864,16 @@ def test_batch_types_are_public_names() -> None:
     for name in ("BatchRequest", "BatchError", "BatchSkipped", "BatchProgress"):
         assert name in nebula_images.__all__
         assert getattr(nebula_images, name) is getattr(_batch, name)
+
+
+def test_rate_counts_only_generated_items(tmp_path: Path) -> None:
+    list(generate_many_sync(FakeClient(), ["a", "b"], output_dir=tmp_path))
+    snapshots: list[BatchProgress] = []
+    list(
+        generate_many_sync(
+            FakeClient(), ["a", "b", "c"], output_dir=tmp_path, on_progress=snapshots.append
+        )
+    )
+    last = snapshots[-1]
+    assert (last.generated, last.skipped, last.total) == (1, 2, 3)
+    assert last.rate == pytest.approx(1 / last.elapsed)  # the two skipped ones do not count

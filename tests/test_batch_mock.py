@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,17 @@ SCHNELL = "black-forest-labs/FLUX.1-schnell"
 
 
 def count_images(directory: Path) -> int:
-    return len(list(directory.glob("0*.png")))
+    return len(list(directory.glob("*.png")))
+
+
+def sidecars(directory: Path) -> dict[str, dict[str, Any]]:
+    """Sidecars by prompt."""
+    found = [json.loads(p.read_text()) for p in directory.glob("*.json") if p.name[0] != "."]
+    return {meta["prompt"]: meta for meta in found}
+
+
+def sidecar_path(directory: Path, prompt: str) -> Path:
+    return directory / sidecars(directory)[prompt]["files"][0].replace(".png", ".json")
 
 
 def client_for(mock: Any, **options: Any) -> Client:
@@ -34,7 +48,9 @@ def test_order_kept_under_random_server_latency(nebula_mock: Any) -> None:
         nebula_mock.faults.push(Fault.delay(rng.uniform(0.0, 0.08)))
     prompts = [f"a lighthouse, variation {i}" for i in range(n)]
     with client_for(nebula_mock) as client:
-        outcomes = list(generate_many_sync(client, prompts, concurrency=6, model=SCHNELL))
+        outcomes = list(
+            generate_many_sync(client, prompts, concurrency=6, defaults={"model": SCHNELL})
+        )
     assert all(isinstance(o, GenerationResult) for o in outcomes)
     assert [o.parameters["prompt"] for o in outcomes] == prompts
     assert nebula_mock.ledger.billed == n
@@ -53,7 +69,9 @@ def test_partial_failures_in_their_slots_and_only_successes_billed(nebula_mock: 
     items[3] = {"prompt": "p3", "model": "acme/imaginary-1"}  # the server answers 404
     items[7] = {"prompt": "p7", "width": 7}  # refused before sending
     with client_for(nebula_mock) as client:
-        outcomes = list(generate_many_sync(client, items, concurrency=4, model=SCHNELL))
+        outcomes = list(
+            generate_many_sync(client, items, concurrency=4, defaults={"model": SCHNELL})
+        )
     assert isinstance(outcomes[3], BatchError) and isinstance(outcomes[3].exception, NotFoundError)
     assert isinstance(outcomes[7], BatchError) and "width" in outcomes[7].message
     others = [o for i, o in enumerate(outcomes) if i not in (3, 7)]
@@ -69,21 +87,24 @@ def test_transient_faults_are_retried_by_the_client(nebula_mock: Any, tmp_path: 
         outcomes = list(generate_many_sync(client, ["a", "b", "c"], output_dir=tmp_path))
     assert all(isinstance(o, GenerationResult) for o in outcomes)
     assert sum(o.retries for o in outcomes) == 3
-    sidecars = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("0*.json"))]
-    assert sum(s["retries"] for s in sidecars) == 3
+    assert sum(s["retries"] for s in sidecars(tmp_path).values()) == 3
     assert nebula_mock.ledger.billed == 3
 
 
 def test_sidecar_matches_what_the_server_billed(nebula_mock: Any, tmp_path: Path) -> None:
     with client_for(nebula_mock) as client:
-        list(generate_many_sync(client, ["a fox"], output_dir=tmp_path, seed=11, model=SCHNELL))
-    meta = json.loads((tmp_path / "000000.json").read_text())
+        list(
+            generate_many_sync(
+                client, ["a fox"], output_dir=tmp_path, defaults={"seed": 11, "model": SCHNELL}
+            )
+        )
+    meta = sidecars(tmp_path)["a fox"]
     (entry,) = nebula_mock.ledger.entries
     assert meta["idempotency_key"] == entry.idempotency_key
     assert meta["request_id"] == entry.request_id
     assert meta["seed"] == entry.seed == 11
     assert meta["parameters"]["prompt"] == "a fox"
-    assert (tmp_path / "000000.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / meta["files"][0]).read_bytes().startswith(b"\x89PNG")
 
 
 def test_rerun_after_lost_files_is_not_billed_again(nebula_mock: Any, tmp_path: Path) -> None:
@@ -91,12 +112,65 @@ def test_rerun_after_lost_files_is_not_billed_again(nebula_mock: Any, tmp_path: 
     with client_for(nebula_mock) as client:
         list(generate_many_sync(client, prompts, output_dir=tmp_path))
         # A crash after billing but before saving: the sidecar never got written.
-        (tmp_path / "000002.json").unlink()
-        (tmp_path / "000004.png").unlink()
+        sidecar_path(tmp_path, "p2").unlink()
+        (tmp_path / sidecars(tmp_path)["p4"]["files"][0]).unlink()
         outcomes = list(generate_many_sync(client, prompts, output_dir=tmp_path))
     assert [isinstance(o, BatchSkipped) for o in outcomes] == [True, True, False, True, False, True]
     assert nebula_mock.ledger.billed == 6  # the two regenerated ones came from the key cache
-    assert len(list(tmp_path.glob("0*.png"))) == 6
+    assert count_images(tmp_path) == 6
+
+
+def test_resume_with_prompts_reordered_inserted_and_deleted_bills_only_new_items(
+    nebula_mock: Any, tmp_path: Path
+) -> None:
+    prompts = [f"picture {i}" for i in range(10)]
+    with client_for(nebula_mock) as client:
+        list(generate_many_sync(client, prompts, output_dir=tmp_path, concurrency=4))
+        assert nebula_mock.ledger.billed == 10
+        edited = ["a new first line", *prompts[:3], *reversed(prompts[5:]), "another new one"]
+        outcomes = list(generate_many_sync(client, edited, output_dir=tmp_path, concurrency=4))
+    generated = [o for o in outcomes if not isinstance(o, BatchSkipped)]
+    assert [o.parameters["prompt"] for o in generated] == ["a new first line", "another new one"]
+    assert nebula_mock.ledger.billed == 12  # 10 + the 2 new ones: nothing billed twice
+    assert count_images(tmp_path) == 12
+    print(f"ledger: billed {nebula_mock.ledger.billed} for 10 + 2 new items")
+
+
+TWO_PROCESSES = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from nebula_images import Client
+    from nebula_images._batch import generate_many_sync
+
+    base_url, key, out, go, ready = sys.argv[1:6]
+    Path(ready).touch()
+    while not Path(go).exists():
+        time.sleep(0.001)
+    with Client(api_key=key, base_url=base_url) as client:
+        prompts = [f"picture {i}" for i in range(8)]
+        list(generate_many_sync(client, prompts, output_dir=out, concurrency=4))
+    """
+)
+
+
+def test_two_processes_on_a_fresh_folder_make_one_batch_and_bill_once(
+    nebula_mock: Any, tmp_path: Path
+) -> None:
+    script, go, out = tmp_path / "run.py", tmp_path / "go", tmp_path / "out"
+    script.write_text(TWO_PROCESSES)
+    args = [sys.executable, str(script), nebula_mock.base_url, nebula_mock.api_key, str(out)]
+    ready = [tmp_path / f"ready-{i}" for i in range(2)]
+    procs = [subprocess.Popen([*args, str(go), str(r)], env=dict(os.environ)) for r in ready]
+    deadline = time.monotonic() + 30
+    while not all(r.exists() for r in ready):  # both imported and polling for the go
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.005)
+    go.touch()
+    assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+    assert len({e.idempotency_key for e in nebula_mock.ledger.entries}) == 8
+    assert nebula_mock.ledger.billed == 8
+    assert count_images(out) == 8
 
 
 def test_client_rate_limiter_holds_under_a_large_batch(nebula_mock: Any) -> None:
@@ -163,7 +237,7 @@ def test_client_images_generate_many_delegates_here(nebula_mock: Any, tmp_path: 
             )
         )
     assert [o.parameters["prompt"] for o in outcomes] == ["a", "b", "c"]
-    assert (snapshots[-1].done, snapshots[-1].total) == (3, 3)
+    assert (snapshots[-1].generated, snapshots[-1].total) == (3, 3)
     assert count_images(tmp_path) == 3
 
 

@@ -26,6 +26,7 @@ from nebula_images.cli import (
     EXIT_USAGE,
     cli,
 )
+from nebula_images.testing import Fault
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SCHNELL = "black-forest-labs/FLUX.1-schnell"
@@ -44,7 +45,9 @@ def env(nebula_mock: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def run(*args: str, key: str | None = None, stdin: str | bytes | None = None) -> Result:
     """Invoke the CLI in-process (``stdin``: its standard input); the key must never
     appear in what it prints."""
-    result = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, list(args), input=stdin, catch_exceptions=False, prog_name="nebula-images"
+    )
     for secret in filter(None, [key, os.environ.get("NEBULA_API_KEY")]):
         assert secret not in result.stdout
         assert secret not in result.stderr
@@ -52,8 +55,14 @@ def run(*args: str, key: str | None = None, stdin: str | bytes | None = None) ->
     return result
 
 
-def sidecars(out: Path) -> dict[int, dict[str, Any]]:
-    return {int(p.stem): json.loads(p.read_text()) for p in out.glob("0*.json")}
+def sidecar_paths(out: Path) -> list[Path]:
+    return [p for p in out.glob("*.json") if not p.name.startswith(".")]
+
+
+def sidecars(out: Path) -> dict[str, dict[str, Any]]:
+    """The batch's sidecars by prompt."""
+    metas = [json.loads(p.read_text()) for p in sidecar_paths(out)]
+    return {meta["prompt"]: meta for meta in metas}
 
 
 # --- help and usage errors (no server needed) ---
@@ -253,13 +262,6 @@ def test_models_table_and_json(env: dict[str, str]) -> None:
     assert len(images) < len(listed)
 
 
-def test_global_client_options_are_accepted(env: dict[str, str]) -> None:
-    args = ["--timeout", "30", "--max-retries", "1", "--rate-limit", "600", "models", "--json"]
-    result = run(*args)
-    assert result.exit_code == EXIT_OK, result.stderr
-    assert json.loads(result.stdout)
-
-
 # --- batch ---
 
 
@@ -275,16 +277,16 @@ def test_batch_generates_everything_then_a_rerun_skips_it(
     out = tmp_path / "out"
     result = run("batch", str(prompts), "--out", str(out), "-c", "4", "-m", SCHNELL)
     assert result.exit_code == EXIT_OK, result.stderr
-    assert "12 generated, 0 already done, 0 failed" in result.stdout
-    assert len(list(out.glob("0*.png"))) == 12
-    meta = json.loads((out / "000003.json").read_text())
-    assert meta["prompt"] == "picture number 3" and meta["model"] == SCHNELL
+    assert "12 generated, 0 skipped, 0 failed" in result.stdout
+    assert len(list(out.glob("*.png"))) == 12
+    meta = sidecars(out)["picture number 3"]
+    assert meta["model"] == SCHNELL and meta["seed"] is not None
     assert nebula_mock.ledger.billed == 12
 
     again = run("batch", str(prompts), "--out", str(out), "-m", SCHNELL, "--json")
     assert again.exit_code == EXIT_OK
     summary = json.loads(again.stdout)
-    assert (summary["done"], summary["skipped"], summary["failed"]) == (0, 12, 0)
+    assert (summary["generated"], summary["skipped"], summary["failed"]) == (0, 12, 0)
     assert nebula_mock.ledger.billed == 12
 
 
@@ -309,12 +311,13 @@ def test_batch_jsonl_per_item_params_and_partial_failure_exit_3(
         result = run("batch", str(tmp_path / source), "--out", str(out), "-m", SCHNELL)
         where = "jobs.jsonl:3"
     assert result.exit_code == EXIT_PARTIAL
-    assert "2 generated, 0 already done, 1 failed" in result.stdout
-    assert result.stderr.startswith(f"item 1 ({where}): HTTP 404")
-    assert sorted(p.name for p in out.glob("0*.png")) == ["000000.png", "000002.png"]
+    assert "2 generated, 0 skipped, 1 failed" in result.stdout
+    item_lines = [line for line in result.stderr.splitlines() if line.startswith("item ")]
+    assert len(item_lines) == 1 and item_lines[0].startswith(f"item 1 ({where}): HTTP 404")
     metas = sidecars(out)
-    assert metas[0]["seed"] == 1
-    assert metas[2]["parameters"]["width"] == 512
+    assert sorted(metas) == ["cat", "fox"] and len(list(out.glob("*.png"))) == 2
+    assert metas["fox"]["seed"] == 1
+    assert metas["cat"]["parameters"]["width"] == 512
 
 
 def test_batch_jsonl_image_paths_are_relative_to_the_file(
@@ -338,7 +341,7 @@ def test_batch_jsonl_image_paths_are_relative_to_the_file(
     jobs.write_text(json.dumps(line) + "\n")
     result = run("batch", str(jobs), "--out", str(tmp_path / "out"))
     assert result.exit_code == EXIT_OK, result.stderr
-    meta = json.loads((tmp_path / "out" / "000000.json").read_text())
+    meta = sidecars(tmp_path / "out")["a boat"]
     assert meta["model"] == "black-forest-labs/FLUX.1-Fill-dev"
     assert nebula_mock.ledger.billed == 1
 
@@ -386,7 +389,7 @@ def cli_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 def wait_for_sidecars(out: Path, count: int, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 20
-    while len(list(out.glob("0*.json"))) < count:
+    while len(sidecar_paths(out) if out.is_dir() else []) < count:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the batch made no progress"
         time.sleep(0.01)
@@ -407,10 +410,13 @@ def test_batch_killed_part_way_resumes_without_paying_twice(
     _, stderr = proc.communicate(timeout=15)
     if sig == signal.SIGINT:
         assert proc.returncode == 130
-        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert "Traceback" not in stderr
+        last = stderr.strip().splitlines()[-1]
+        assert last.startswith("interrupted: ") and " generated, 0 skipped, 0 failed in " in last
+        assert f"in {out}; run the same command again to resume" in last
     else:
         assert proc.returncode == -signal.SIGKILL
-    finished = len(list(out.glob("0*.json")))
+    finished = len(sidecar_paths(out))
     assert 6 <= finished < n
     billed_before = nebula_mock.ledger.billed
     assert billed_before >= finished  # in-flight calls may have been billed, not saved
@@ -420,8 +426,8 @@ def test_batch_killed_part_way_resumes_without_paying_twice(
     assert result.exit_code == EXIT_OK, result.stderr
     summary = json.loads(result.stdout)
     assert summary["skipped"] == finished
-    assert summary["done"] == n - finished
-    assert len(list(out.glob("0*.png"))) == n
+    assert summary["generated"] == n - finished
+    assert len(list(out.glob("*.png"))) == n
     # Every image billed exactly once: the in-flight ones came back from the key cache.
     assert nebula_mock.ledger.billed == n
     keys = [e.idempotency_key for e in nebula_mock.ledger.entries]
@@ -478,19 +484,18 @@ def test_batch_reads_text_prompts_from_stdin_and_resumes(
     text = "a red fox\n\n# a comment\nan owl at night\n  a paper boat  \n"
     result = run("batch", "-", "--out", str(out), "-m", SCHNELL, stdin=text)
     assert result.exit_code == EXIT_OK, result.stderr
-    assert "3 generated, 0 already done, 0 failed" in result.stdout
-    prompts = {i: meta["prompt"] for i, meta in sidecars(out).items()}
-    assert prompts == {0: "a red fox", 1: "an owl at night", 2: "a paper boat"}
+    assert "3 generated, 0 skipped, 0 failed" in result.stdout
+    assert set(sidecars(out)) == {"a red fox", "an owl at night", "a paper boat"}
 
-    # The same input again: done items are skipped (index + parameter hash), one changed
+    # The same input again: done items are skipped (by their identity), one changed
     # prompt is regenerated, and nothing done is billed twice.
     changed = text.replace("an owl at night", "an owl at dawn")
     again = run("batch", "-", "--out", str(out), "-m", SCHNELL, "--json", stdin=changed)
     assert again.exit_code == EXIT_OK, again.stderr
     summary = json.loads(again.stdout)
-    assert (summary["total"], summary["done"], summary["skipped"]) == (3, 1, 2)
+    assert (summary["total"], summary["generated"], summary["skipped"]) == (3, 1, 2)
     assert summary["input_error"] is None
-    assert sidecars(out)[1]["prompt"] == "an owl at dawn"
+    assert "an owl at dawn" in sidecars(out)
     assert nebula_mock.ledger.billed == 4
 
 
@@ -507,7 +512,7 @@ def test_batch_format_option_decides_how_stdin_is_read(
     out = tmp_path / "out"
     result = run("batch", "-", "--out", str(out), *args, stdin='{"prompt": "braces"}\n')
     assert result.exit_code == EXIT_OK, result.stderr
-    assert sidecars(out)[0]["prompt"] == expected_prompt
+    assert list(sidecars(out)) == [expected_prompt]
 
 
 def test_batch_format_jsonl_overrides_a_txt_suffix(env: dict[str, str], tmp_path: Path) -> None:
@@ -515,10 +520,10 @@ def test_batch_format_jsonl_overrides_a_txt_suffix(env: dict[str, str], tmp_path
     jobs.write_text('{"prompt": "a heron", "seed": 3}\n')
     as_text = run("batch", str(jobs), "--out", str(tmp_path / "text"))
     assert as_text.exit_code == EXIT_OK, as_text.stderr
-    assert sidecars(tmp_path / "text")[0]["prompt"] == '{"prompt": "a heron", "seed": 3}'
+    assert list(sidecars(tmp_path / "text")) == ['{"prompt": "a heron", "seed": 3}']
     as_jsonl = run("batch", str(jobs), "--out", str(tmp_path / "jsonl"), "--format", "jsonl")
     assert as_jsonl.exit_code == EXIT_OK, as_jsonl.stderr
-    assert sidecars(tmp_path / "jsonl")[0]["prompt"] == "a heron"
+    assert list(sidecars(tmp_path / "jsonl")) == ["a heron"]
 
 
 def test_batch_stdin_malformed_line_keeps_what_ran_and_names_the_line(
@@ -532,17 +537,20 @@ def test_batch_stdin_malformed_line_keeps_what_ran_and_names_the_line(
     result = run(*args, "--json", stdin="\n".join(lines) + "\n")
     assert result.exit_code == EXIT_USAGE
     message = "<stdin>:6: not valid JSON (Expecting property name enclosed in double quotes)"
-    assert result.stderr.strip().splitlines() == [f"error: {message}"]
+    # --json: the error is JSON too, one line on stderr.
+    assert [json.loads(line) for line in result.stderr.strip().splitlines()] == [
+        {"error": {"type": "usage", "message": message, "exit_code": EXIT_USAGE}}
+    ]
     summary = json.loads(result.stdout)  # the summary comes first, then the error
-    assert (summary["done"], summary["failed"], summary["input_error"]) == (4, 0, message)
+    assert (summary["generated"], summary["failed"], summary["input_error"]) == (4, 0, message)
     # Everything before the bad line is on disk; nothing after it was read or billed.
-    assert sorted(sidecars(out)) == [0, 1, 2, 3]
+    assert sorted(sidecars(out)) == ["boat 0", "boat 1", "boat 2", "boat 3"]
     assert nebula_mock.ledger.billed == 4
 
     fixed = run(*args, "--json", stdin="\n".join([*good[:4], "", *good[4:]]) + "\n")
     assert fixed.exit_code == EXIT_OK, fixed.stderr
     summary = json.loads(fixed.stdout)
-    assert (summary["done"], summary["skipped"]) == (2, 4)
+    assert (summary["generated"], summary["skipped"]) == (2, 4)
     assert nebula_mock.ledger.billed == 6
 
 
@@ -603,8 +611,8 @@ def test_batch_streams_a_pipe_line_by_line(
             proc.kill()
             proc.communicate()
     assert proc.returncode == EXIT_OK, stderr
-    assert json.loads(stdout)["done"] == 5
-    assert sidecars(out)[3]["prompt"].startswith('{"prompt": "not JSON')
+    assert json.loads(stdout)["generated"] == 5
+    assert any(p.startswith('{"prompt": "not JSON') for p in sidecars(out))
     assert nebula_mock.ledger.billed == 5
 
 
@@ -704,4 +712,229 @@ def test_generate_and_batch_name_files_by_the_same_rule(
     assert run("generate", "a fox").exit_code == EXIT_OK
     assert run("batch", "-", "--out", "out", stdin="a fox\n").exit_code == EXIT_OK
     assert (tmp_path / f"a-fox.{extension}").read_bytes() == b"picture"
-    assert (tmp_path / "out" / f"000000.{extension}").read_bytes() == b"picture"
+    (written,) = (tmp_path / "out").glob(f"a-fox-*.{extension}")
+    assert written.read_bytes() == b"picture"
+
+
+# --- generate -o: never replaces, the extension's format, standard output ---
+
+
+def test_generate_never_replaces_a_file_without_overwrite(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any
+) -> None:
+    out = tmp_path / "fox.png"
+    assert run("generate", "a fox", "--seed", "1", "-o", str(out)).exit_code == EXIT_OK
+    first = out.read_bytes()
+    again = run("generate", "another fox", "--seed", "2", "-o", str(out))
+    assert again.exit_code == EXIT_USAGE
+    assert again.stderr.strip().splitlines() == [
+        f"error: -o {out}: the file exists; pass --overwrite to replace it, or name another file"
+    ]
+    assert out.read_bytes() == first and nebula_mock.ledger.billed == 1  # refused before the call
+    replaced = run("generate", "another fox", "--seed", "2", "-o", str(out), "--overwrite")
+    assert replaced.exit_code == EXIT_OK, replaced.stderr
+    assert out.read_bytes() != first
+
+
+def test_generate_into_a_directory_picks_a_free_name(env: dict[str, str], tmp_path: Path) -> None:
+    for seed in ("1", "2", "3"):
+        assert run("generate", "A Red Fox!", "--seed", seed, "-o", f"{tmp_path}/").exit_code == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["a-red-fox-2.png", "a-red-fox-3.png", "a-red-fox.png"]
+    assert len({p.read_bytes() for p in tmp_path.iterdir()}) == 3
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".jpg", b"\xff\xd8\xff"), (".webp", b"RIFF")])
+def test_generate_writes_the_format_the_extension_names(
+    env: dict[str, str], tmp_path: Path, suffix: str, magic: bytes
+) -> None:
+    out = tmp_path / f"fox{suffix}"
+    result = run("generate", "a fox", "-o", str(out), "--json")
+    assert result.exit_code == EXIT_OK, result.stderr
+    data = out.read_bytes()
+    assert data.startswith(magic) and not data.startswith(PNG_MAGIC)
+    assert json.loads(result.stdout)["files"] == [str(out)]
+
+
+def test_generate_refuses_an_extension_it_cannot_write_before_the_call(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gif = run("generate", "a fox", "-o", str(tmp_path / "fox.gif"))
+    assert gif.exit_code == EXIT_USAGE
+    assert gif.stderr.strip().splitlines() == [
+        f"error: -o {tmp_path / 'fox.gif'}: .gif names no format this command writes; "
+        "use .png, .jpg or .webp"
+    ]
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
+    jpg = run("generate", "a fox", "-o", str(tmp_path / "fox.jpg"))
+    assert jpg.exit_code == EXIT_USAGE
+    assert len(jpg.stderr.strip().splitlines()) == 1
+    assert "needs Pillow: pip install 'nebula-images[pil]'" in jpg.stderr
+    assert nebula_mock.requests_seen == 0 and not list(tmp_path.iterdir())
+
+
+def test_generate_dash_writes_the_image_to_standard_output(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["generate", "a fox", "--seed", "5", "-o", "-"])
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert result.stdout_bytes.startswith(PNG_MAGIC)
+    assert "wrote standard output" in result.stderr and "seed 5" in result.stderr
+    assert not list(tmp_path.iterdir())  # no file named "-"
+
+
+# --- errors: one line, the CLI's words, JSON with --json ---
+
+
+def test_errors_use_the_cli_words(env: dict[str, str], tmp_path: Path, nebula_mock: Any) -> None:
+    sdxl = "stabilityai/stable-diffusion-xl-base-1.0"
+    result = run("generate", "x", "-m", sdxl, "--seed", "3", "-o", str(tmp_path / "x.png"))
+    assert result.exit_code == EXIT_USAGE
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: --seed: model stabilityai/stable-diffusion-xl-base-1.0")
+    assert "Fix: remove --seed (it takes: --guidance-scale, --height, --negative-prompt" in line
+    assert "seed=" not in line and "guidance_scale" not in line
+    assert nebula_mock.requests_seen == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["batch", "p.txt"],
+            "error: Missing option '-o' / '--out' (see nebula-images batch --help)",
+        ),
+        (
+            ["generate", "x"],
+            "error: no API key: pass --api-key or set the environment variable NEBULA_API_KEY",
+        ),
+        (
+            ["generate", "x", "--width", "wide"],
+            "error: Invalid value for '--width': 'wide' is not a valid integer",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], expected: str
+) -> None:
+    monkeypatch.delenv("NEBULA_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.txt").write_text("a fox\n")
+    result = run(*args)
+    assert result.exit_code == EXIT_USAGE
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(expected)
+
+
+def test_json_errors_are_json(env: dict[str, str], tmp_path: Path) -> None:
+    result = run("generate", "x", "--width", "7", "-o", str(tmp_path / "x.png"), "--json")
+    assert result.exit_code == EXIT_USAGE and result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "usage" and error["exit_code"] == EXIT_USAGE
+    assert error["message"].startswith("--width: ")
+    api = run("generate", "x", "-m", "acme/imaginary-1", "-o", str(tmp_path / "y.png"), "--json")
+    assert api.exit_code == EXIT_API_ERROR
+    assert json.loads(api.stderr)["error"]["type"] == "api"
+    missing = run("models", "--json", "--type")  # Click's own usage error
+    assert json.loads(missing.stderr)["error"]["exit_code"] == EXIT_USAGE
+
+
+def test_a_404_on_a_path_points_at_the_base_url(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = nebula_mock.base_url.removesuffix("/api/v1")
+    monkeypatch.setenv("NEBULA_BASE_URL", wrong)
+    result = run("generate", "a fox", "-o", str(tmp_path / "x.png"))
+    assert result.exit_code == EXIT_API_ERROR
+    (line,) = result.stderr.strip().splitlines()
+    assert f"the API is not at {wrong}; check --base-url or NEBULA_BASE_URL" in line
+    assert "model ids" not in line
+    model = run("--base-url", nebula_mock.base_url, "generate", "a fox", "-m", "acme/imaginary-1")
+    assert "NEBULA_BASE_URL" not in model.stderr and "nebula-images models" in model.stderr
+
+
+# --- progress off a terminal ---
+
+
+def test_batch_off_a_terminal_prints_progress_lines_every_5_percent(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    prompts = write_prompts(tmp_path / "p.txt", 40)
+    result = run("batch", str(prompts), "--out", str(tmp_path / "o"), "-c", "4")
+    assert result.exit_code == EXIT_OK, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("batch: ")]
+    assert 10 <= len(lines) <= 21  # every 2 of 40 items (5%), give or take a batch of 4
+    assert lines[-1].startswith("batch: 40/40 (100%): 40 generated, 0 skipped, 0 failed; ")
+    assert " generated/s, ETA " in lines[len(lines) // 2]
+    rerun = run("batch", str(prompts), "--out", str(tmp_path / "o"), "--json")
+    summary = json.loads(rerun.stdout)
+    assert (summary["generated"], summary["skipped"], summary["generated_per_second"]) == (0, 40, 0)
+
+
+def test_batch_off_a_terminal_prints_a_line_when_time_passes(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nebula_images import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "QUIET_PROGRESS_SECONDS", 0.1)
+    nebula_mock.configure(latency_seconds=0.5)
+    (tmp_path / "p.txt").write_text("one slow fox\n")
+    result = run("batch", str(tmp_path / "p.txt"), "--out", str(tmp_path / "o"))
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "batch: 0/1 (0%): 0 generated, 0 skipped, 0 failed" in result.stderr
+
+
+# --- the global options take effect ---
+
+
+def test_max_retries_option_takes_effect(env: dict[str, str], nebula_mock: Any) -> None:
+    nebula_mock.faults.push(Fault.status(503, retry_after="0"), times=2)
+    assert run("--max-retries", "1", "models", "--json").exit_code == EXIT_API_ERROR
+    assert nebula_mock.requests_seen == 2
+    nebula_mock.faults.push(Fault.status(503, retry_after="0"), times=2)
+    assert run("--max-retries", "2", "models", "--json").exit_code == EXIT_OK
+
+
+def test_timeout_option_takes_effect(env: dict[str, str], tmp_path: Path, nebula_mock: Any) -> None:
+    nebula_mock.configure(latency_seconds=2.0)
+    args = ["--max-retries", "0", "generate", "x", "-o", str(tmp_path / "x.png")]
+    started = time.monotonic()
+    result = run("--timeout", "0.3", *args)
+    assert result.exit_code == EXIT_API_ERROR
+    assert "no answer in time" in result.stderr and "--timeout" in result.stderr
+    assert time.monotonic() - started < 1.8
+
+
+def test_rate_limit_option_takes_effect(
+    env: dict[str, str], tmp_path: Path, nebula_mock: Any
+) -> None:
+    prompts = write_prompts(tmp_path / "p.txt", 4)
+    args = ["batch", str(prompts), "--out", str(tmp_path / "o"), "-c", "4"]
+    assert run("--rate-limit", "120", *args).exit_code == EXIT_OK  # one call per 0.5 s
+    times = sorted(e.billed_at for e in nebula_mock.ledger.entries)
+    assert times[-1] - times[0] >= 1.0  # without the limiter: all 4 within ~0.3 s
+
+
+# --- the README's recipe: the CLI on the PATH of .venv, against the mock ---
+
+
+def test_readme_cli_recipe_runs_against_the_mock(nebula_mock: Any, tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    recipe = readme.split("<!-- cli-recipe -->\n```bash\n", 1)[1].split("```", 1)[0]
+    start, export, command = recipe.strip().splitlines()
+    assert start.startswith("make mock") and "http://127.0.0.1:8080/api/v1" in start
+    # The mock runs here on a free port instead of make mock's 8080.
+    export = export.replace("http://127.0.0.1:8080/api/v1", nebula_mock.base_url)
+    export = export.replace("ak_mock_0123456789", nebula_mock.api_key)
+    venv_bin = Path(sys.executable).parent  # .venv/bin: where the README says the CLI is
+    assert command.startswith(".venv/bin/nebula-images ") and (venv_bin / "nebula-images").is_file()
+    command = command.replace(".venv/bin/", f"{venv_bin}/", 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEBULA_")}
+    done = subprocess.run(
+        ["bash", "-c", f"{export}\n{command}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fox.png").read_bytes().startswith(PNG_MAGIC)
+    assert "seed 42" in done.stdout and nebula_mock.ledger.billed == 1

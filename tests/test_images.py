@@ -59,15 +59,16 @@ def test_save_to_file_and_directory(tmp_path: Path) -> None:
     target = image.save(tmp_path / "sub" / "out.png")
     assert target == tmp_path / "sub" / "out.png" and target.read_bytes() == image.data
     generated = image.save(tmp_path)
-    assert generated.parent == tmp_path and generated.name == "nebula-key_1-0.png"
+    assert generated.parent == tmp_path and generated.name == "nebula-key_1.png"
     assert generated.read_bytes() == image.data
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
 
 
 def test_save_all_writes_every_image(tmp_path: Path) -> None:
     result = make_result(tmp_path)
     paths = result.save_all(tmp_path / "all")
-    assert [p.name for p in paths] == ["nebula-key_1-0.png", "nebula-key_1-1.jpg"]
+    # The one naming rule of the output module: stem.png, stem-1.jpg, ...
+    assert [p.name for p in paths] == ["nebula-key_1.png", "nebula-key_1-1.jpg"]
     assert [p.read_bytes() for p in paths] == [img.data for img in result.images]
 
 
@@ -75,8 +76,29 @@ def test_to_pil_and_repr(tmp_path: Path) -> None:
     image = make_result(tmp_path).images[0]
     pil = image.to_pil()
     assert pil.size == (40, 24)
-    assert repr(image) == f"Image(index=0, format='png', {len(image.data)} bytes, 40x24)"
+    assert repr(image) == f"Image(index=0, format='png', 40x24, seed=None, {len(image.data)} bytes)"
     assert result_first(make_result(tmp_path)) is not None
+
+
+def test_repr_shows_seed_and_size_and_notebooks_get_a_png(tmp_path: Path) -> None:
+    png = Image(data=picture("PNG"), format="png", index=0, seed=42)
+    assert "seed=42" in repr(png) and "40x24" in repr(png)
+    assert png._repr_png_() == png.data
+    jpeg = Image(data=picture("JPEG"), format="jpeg", index=1, seed=7)
+    shown = jpeg._repr_png_()
+    assert shown is not None and sniff_format(shown) == "png" and image_size(shown) == (40, 24)
+    assert Image(data=b"junk", format="jpeg", index=0)._repr_png_() is None
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_saved_files_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    result = make_result(tmp_path)
+    old = os.umask(umask)
+    try:
+        paths = [result.images[0].save(tmp_path / "one.png"), *result.save_all(tmp_path / "all")]
+    finally:
+        os.umask(old)
+    assert {p.stat().st_mode & 0o777 for p in paths} == {0o666 & ~umask}
 
 
 def result_first(result: GenerationResult) -> Image:

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import httpx
 
-from ._logging import REDACTED
+from ._redaction import REDACTED, redact_secret
 
 __all__ = ["BearerAuth", "may_use_env_proxies", "redact"]
 
@@ -64,7 +64,7 @@ class BearerAuth(httpx.Auth):
 
     def redact(self, text: str) -> str:
         """``text`` with the key replaced by ``[redacted]``."""
-        return text.replace(self._key, REDACTED) if self._key else text
+        return redact_secret(text, self._key)
 
     def __repr__(self) -> str:
         return f"BearerAuth(key={REDACTED})"

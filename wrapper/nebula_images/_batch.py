@@ -11,11 +11,16 @@
   (partial success), or a :class:`BatchSkipped` for an item found done on disk;
 * with ``fail_fast=True`` stop starting new items at the first failure and raise it
   when its slot comes up (the items before it are still yielded);
-* send a deterministic ``Idempotency-Key`` per item (namespace, position, parameters),
-  so a re-run after a crash is answered from the server's cache instead of billed again;
-* with ``output_dir`` write each image as it finishes (temp file, then ``os.replace``)
-  and a sidecar JSON last, which marks the item done: a re-run skips items whose
-  sidecar has the same parameter hash and whose files exist;
+* know each item by its content: its identity is a digest of what it asks for (model,
+  every parameter, input pictures by their content, prompt) and its occurrence number
+  among identical items, never its position. The ``Idempotency-Key`` (salted with the
+  folder's batch id) and the file names (``<slug-of-prompt>-<short identity>.png``)
+  derive from it, so a re-run with items reordered, inserted or deleted generates only
+  the new ones, and a crash's billed-but-unsaved items come back from the server's
+  cache instead of being billed again;
+* with ``output_dir`` write each image as it finishes (``nebula_images._batch_store``:
+  atomic writes, a sidecar JSON last, which marks the item done, and a manifest): a
+  re-run skips items whose sidecar names this identity and whose files exist;
 * stop promptly when cancelled (the iterator closed, Ctrl-C, the consuming task
   cancelled): nothing new starts; running threads finish and save on their own (they
   are daemons, so the process can still exit at once), running tasks are cancelled.
@@ -34,7 +39,6 @@ import hashlib
 import json
 import os
 import queue
-import re
 import threading
 import time
 import uuid
@@ -53,7 +57,8 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ._encoding import read_image_file
+from ._batch_store import BatchStore, StoredItem
+from ._output import open_folder, slug
 
 __all__ = [
     "BatchError",
@@ -64,17 +69,13 @@ __all__ = [
     "generate_many_sync",
 ]
 
-MANIFEST_NAME = ".nebula-batch.json"
-SIDECAR_FORMAT = 1
-
 # Per-call options that change how a call is made, not what is generated: they stay
-# out of the parameter hash so that, e.g., a longer timeout on a re-run still resumes.
+# out of an item's identity so that, e.g., a longer timeout on a re-run still resumes.
 _CALL_OPTIONS = frozenset({"idempotency_key", "timeout", "deadline", "retry_ambiguous"})
-# Input pictures given as paths hash by their content, so an edited file is regenerated.
+# Input pictures given as paths count by their content, so an edited file is regenerated.
 _BLOB_FIELDS = frozenset({"image", "mask"})
-# Image format -> file extension, where they differ.
-_EXTENSIONS = {"jpeg": "jpg"}
-_NOT_EXTENSION = re.compile(r"[^a-z0-9]+")
+# Hex digits of the identity in file names: readable, and 48 bits keep twins apart.
+_SHORT_DIGEST = 12
 # Aliases accepted in per-item dicts (the wire name, as JSONL files tend to use it).
 _ALIASES = {"model_name": "model"}
 
@@ -190,7 +191,7 @@ class BatchSkipped:
     """One batch item already done by an earlier run (found in ``output_dir``)."""
 
     index: int
-    paths: tuple[Path, ...]
+    paths: tuple[Path | str, ...]  # Paths; URLs for an fsspec output_dir
     metadata: Mapping[str, Any] = attrs.field(repr=False)
     request: Mapping[str, Any] = attrs.field(repr=False, factory=dict)
 
@@ -199,33 +200,33 @@ class BatchSkipped:
 class BatchProgress:
     """A progress snapshot passed to ``on_progress`` after each change."""
 
-    done: int  # generated in this run
+    generated: int  # generated in this run
     failed: int
-    skipped: int  # already on disk from an earlier run
+    skipped: int  # already done by an earlier run (found in output_dir)
     total: int | None  # None when the input has no len()
     elapsed: float  # seconds since the batch started
-    rate: float  # items generated per second in this run
+    rate: float  # items generated per second in this run (skipped ones do not count)
     eta: float | None  # seconds left, when total and rate are known
 
     @property
     def finished(self) -> int:
-        """Items with an outcome: done, failed or skipped."""
-        return self.done + self.failed + self.skipped
+        """Items with an outcome: generated, failed or skipped."""
+        return self.generated + self.failed + self.skipped
 
 
 ProgressCallback = Callable[[BatchProgress], None]
 RequestItem = str | Mapping[str, Any] | Any
 
 
-# --- items: normalisation, hashing, keys ---
+# --- items: normalisation, identity, keys ---
 
 
 @attrs.frozen
 class _Item:
-    index: int
+    index: int  # position in this run's input
     prompt: str
     params: Mapping[str, Any]  # everything passed to generate() except the prompt
-    param_hash: str
+    stored: StoredItem  # identity and file names: what it asks for, not where it sits
 
     @property
     def request(self) -> dict[str, Any]:
@@ -268,16 +269,29 @@ def _canonical(value: object) -> object:
 
 
 def _blob_digest(value: object) -> object:
+    """An input picture by its content: a file edited in place is a different item."""
     if isinstance(value, str | os.PathLike) and len(os.fspath(value)) <= 4096:
+        path = Path(value)
         try:
-            return {"sha256": hashlib.sha256(read_image_file(value, "image")).hexdigest()}
+            if path.is_file():  # a regular file only: never a FIFO or a device
+                digest = hashlib.sha256()
+                with path.open("rb") as handle:
+                    for chunk in iter(functools.partial(handle.read, 1 << 20), b""):
+                        digest.update(chunk)
+                return {"sha256": digest.hexdigest()}
         except (OSError, ValueError):
             pass  # not a readable file: the client will say so; hash the text
+    to_bytes = getattr(value, "tobytes", None)  # a PIL image: its pixels and mode
+    if callable(to_bytes) and hasattr(value, "mode") and hasattr(value, "size"):
+        pixels = to_bytes()
+        if isinstance(pixels, bytes):
+            return {"pil": [value.mode, list(value.size), hashlib.sha256(pixels).hexdigest()]}
     return _canonical(value)
 
 
-def parameter_hash(prompt: str, params: Mapping[str, Any]) -> str:
-    """The hash that identifies what an item generates (call options excluded)."""
+def content_digest(prompt: str, params: Mapping[str, Any]) -> str:
+    """The digest of what an item asks for: the model, every parameter (input pictures
+    by their content) and the prompt. Call options (timeouts...) stay out of it."""
     material = {
         k: _blob_digest(v) if k in _BLOB_FIELDS else _canonical(v)
         for k, v in params.items()
@@ -288,13 +302,41 @@ def parameter_hash(prompt: str, params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def idempotency_key_for(namespace: str, index: int, param_hash: str) -> str:
-    """A deterministic Idempotency-Key: same batch, position and parameters, same key."""
-    digest = hashlib.sha256(f"{namespace}\n{index}\n{param_hash}".encode()).hexdigest()
+def item_identity(content: str, occurrence: int) -> str:
+    """An item's identity: what it asks for and which of its identical twins it is."""
+    return hashlib.sha256(f"{content}#{occurrence}".encode()).hexdigest()
+
+
+def idempotency_key_for(namespace: str, identity: str) -> str:
+    """A deterministic Idempotency-Key: same batch and same item, same key, wherever the
+    item sits in the input."""
+    digest = hashlib.sha256(f"{namespace}\n{identity}".encode()).hexdigest()
     return f"nbatch-{digest[:40]}"
 
 
-def _prepare(index: int, raw: object, defaults: Mapping[str, Any], namespace: str) -> _Item:
+class _Occurrences:
+    """How many identical items came before, per content digest.
+
+    Holds one small int per distinct item (a 64-bit prefix of its digest), not the items.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, int] = {}
+
+    def next(self, content: str) -> int:
+        key = int(content[:16], 16)
+        count = self._seen.get(key, 0)
+        self._seen[key] = count + 1
+        return count
+
+
+def _prepare(
+    index: int,
+    raw: object,
+    defaults: Mapping[str, object],
+    namespace: str,
+    occurrences: _Occurrences,
+) -> _Item:
     fields = _to_mapping(raw)
     for alias, name in _ALIASES.items():
         if alias in fields:
@@ -306,147 +348,18 @@ def _prepare(index: int, raw: object, defaults: Mapping[str, Any], namespace: st
     prompt = merged.pop("prompt", None)
     if not isinstance(prompt, str) or not prompt:
         raise ValueError(f"batch item {index}: 'prompt' must be a non-empty string")
-    digest = parameter_hash(prompt, merged)
+    content = content_digest(prompt, merged)
+    occurrence = occurrences.next(content)
+    identity = item_identity(content, occurrence)
     if merged.get("idempotency_key") is None:
-        merged["idempotency_key"] = idempotency_key_for(namespace, index, digest)
-    return _Item(index=index, prompt=prompt, params=merged, param_hash=digest)
-
-
-# --- resumable output ---
-
-
-def file_extension(image_format: str | None) -> str:
-    """The file extension, without a dot, for an image format: "png", "jpg" or "webp".
-
-    The one rule for the batch's files and the CLI's: case and a leading dot are
-    ignored, no format means PNG, and anything but letters and digits is dropped, so
-    an odd format string can never put a path separator into a file name.
-    """
-    fmt = _NOT_EXTENSION.sub("", (image_format or "").strip().lower())
-    return _EXTENSIONS.get(fmt, fmt) or "png"
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, bytes | bytearray):
-        return {"sha256": hashlib.sha256(bytes(value)).hexdigest(), "bytes": len(value)}
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return repr(value)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    # Same directory, so os.replace is a rename on one filesystem: readers see the
-    # old file or the whole new one, and a killed run leaves only a hidden temp file.
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)  # signal 0: only checks that the process exists
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
-
-
-class _OutputStore:
-    """The output directory: a manifest with the batch id, then image files + sidecars."""
-
-    def __init__(self, directory: Path, batch_id: str | None) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-        manifest_path = directory / MANIFEST_NAME
-        stored: str | None = None
-        try:
-            stored = json.loads(manifest_path.read_text(encoding="utf-8")).get("batch_id")
-        except (OSError, ValueError, AttributeError):
-            stored = None
-        # The batch id salts the idempotency keys: a fresh directory means fresh images,
-        # the same directory means the same keys (so a re-run is not billed again).
-        self.batch_id = batch_id or stored or uuid.uuid4().hex
-        if stored != self.batch_id:
-            manifest = {"format": SIDECAR_FORMAT, "batch_id": self.batch_id}
-            _atomic_write(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
-        self._remove_stale_temp_files()
-
-    def _remove_stale_temp_files(self) -> None:
-        # A run killed mid-write leaves ".NAME.tmp-PID-RANDOM"; drop those of dead runs.
-        for path in self.directory.glob(".*.tmp-*"):
-            pid_text = path.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
-            if pid_text.isdigit() and not _process_alive(int(pid_text)):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-
-    def stem(self, index: int) -> str:
-        return f"{index:06d}"
-
-    def sidecar_path(self, index: int) -> Path:
-        return self.directory / f"{self.stem(index)}.json"
-
-    def _read_sidecar(self, index: int) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.sidecar_path(index).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
-
-    def lookup(self, item: _Item) -> BatchSkipped | None:
-        """The item's earlier outcome when its sidecar matches and its files exist."""
-        meta = self._read_sidecar(item.index)
-        if meta is None or meta.get("param_hash") != item.param_hash:
-            return None
-        names = meta.get("files")
-        if not isinstance(names, list) or not names:
-            return None
-        paths = tuple(self.directory / str(name) for name in names)
-        if not all(p.is_file() for p in paths):
-            return None
-        return BatchSkipped(index=item.index, paths=paths, metadata=meta, request=item.request)
-
-    def save(self, item: _Item, result: _ResultLike) -> list[Path]:
-        """Write the images, then the sidecar (the sidecar is the commit marker)."""
-        previous = self._read_sidecar(item.index)
-        paths: list[Path] = []
-        for position, image in enumerate(result.images):
-            suffix = "" if position == 0 else f"_{position}"
-            ext = file_extension(image.format)
-            path = self.directory / f"{self.stem(item.index)}{suffix}.{ext}"
-            _atomic_write(path, image.data)
-            paths.append(path)
-        meta = {
-            "format": SIDECAR_FORMAT,
-            "index": item.index,
-            "param_hash": item.param_hash,
-            "prompt": item.prompt,
-            "model": result.model,
-            "parameters": dict(result.parameters),
-            "seed": result.images[0].seed if result.images else None,
-            "seeds": [image.seed for image in result.images],
-            "request_id": result.request_id,
-            "idempotency_key": result.idempotency_key,
-            "inference_seconds": [image.inference_seconds for image in result.images],
-            "retries": result.retries,
-            "files": [p.name for p in paths],
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        text = json.dumps(meta, indent=2, sort_keys=True, default=_jsonable) + "\n"
-        _atomic_write(self.sidecar_path(item.index), text.encode())
-        # A changed item may have had more images before; drop the ones now stale.
-        if previous and isinstance(previous.get("files"), list):
-            for name in set(map(str, previous["files"])) - {p.name for p in paths}:
-                with contextlib.suppress(OSError):
-                    (self.directory / name).unlink()
-        return paths
+        merged["idempotency_key"] = idempotency_key_for(namespace, identity)
+    stored = StoredItem(
+        identity=identity,
+        stem=f"{slug(prompt)}-{identity[:_SHORT_DIGEST]}",
+        prompt=prompt,
+        occurrence=occurrence,
+    )
+    return _Item(index=index, prompt=prompt, params=merged, stored=stored)
 
 
 # --- progress ---
@@ -457,20 +370,21 @@ class _Progress:
         self.total = total
         self.callback = callback
         self.started = time.monotonic()
-        self.done = self.failed = self.skipped = 0
+        self.generated = self.failed = self.skipped = 0
 
     def report(self) -> None:
         if self.callback is None:
             return
         elapsed = time.monotonic() - self.started
-        generated = self.done + self.failed
-        rate = generated / elapsed if elapsed > 0 else 0.0
+        # Only generated items make the rate: skipped ones cost no time, failed ones
+        # produced nothing.
+        rate = self.generated / elapsed if elapsed > 0 else 0.0
         eta: float | None = None
         if self.total is not None and rate > 0:
-            eta = max(0, self.total - generated - self.skipped) / rate
+            eta = max(0, self.total - self.generated - self.failed - self.skipped) / rate
         self.callback(
             BatchProgress(
-                done=self.done,
+                generated=self.generated,
                 failed=self.failed,
                 skipped=self.skipped,
                 total=self.total,
@@ -488,11 +402,9 @@ def _total_of(requests: object) -> int | None:
         return None
 
 
-def _check_options(concurrency: int, output_dir: str | os.PathLike[str] | None) -> None:
+def _check_concurrency(concurrency: int) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-    if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
-        raise ValueError(f"output_dir {os.fspath(output_dir)!r} exists and is not a directory")
 
 
 # --- the reorder window: what the thread and task runners share ---
@@ -525,12 +437,13 @@ class _ReorderWindow:
 
     concurrency: int
     fail_fast: bool
-    store: _OutputStore | None
+    store: BatchStore | None
     namespace: str
     progress: _Progress
-    defaults: Mapping[str, Any]
+    defaults: Mapping[str, object]
     slots: collections.deque[_Slot] = attrs.field(init=False, factory=collections.deque)
     running: set[Any] = attrs.field(init=False, factory=set)
+    occurrences: _Occurrences = attrs.field(init=False, factory=_Occurrences)
     exhausted: bool = attrs.field(init=False, default=False)  # the input has no more items
     # fail_fast saw a failure: start nothing new.
     _stopping: bool = attrs.field(init=False, default=False)
@@ -548,7 +461,7 @@ class _ReorderWindow:
         for pending in finished:
             self.running.discard(pending)
             if not pending.cancelled() and pending.exception() is None:
-                self.progress.done += 1
+                self.progress.generated += 1
             else:
                 self._fail()
         self._changed = self._changed or bool(finished)
@@ -573,16 +486,18 @@ class _ReorderWindow:
 
     def _new_slot(self, index: int, raw: object) -> _Slot:
         try:
-            item = _prepare(index, raw, self.defaults, self.namespace)
+            item = _prepare(index, raw, self.defaults, self.namespace, self.occurrences)
         except Exception as exc:
             self._fail()
             return _error_slot(index, raw, exc)
         slot = _Slot(index=index, item=item, raw=raw)
         if self.store is not None:
-            skipped = self.store.lookup(item)
-            if skipped is not None:
+            found = self.store.lookup(item.stored)
+            if found is not None:
                 self.progress.skipped += 1
-                slot.outcome = skipped
+                slot.outcome = BatchSkipped(
+                    index=index, paths=found.paths, metadata=found.metadata, request=item.request
+                )
         return slot
 
     def _fail(self) -> None:
@@ -625,20 +540,32 @@ def _open_window(
     output_dir: str | os.PathLike[str] | None,
     on_progress: ProgressCallback | None,
     batch_id: str | None,
-    defaults: Mapping[str, Any],
+    defaults: Mapping[str, object],
 ) -> _ReorderWindow:
     # Run when generate_many_* is called, not on first iteration: bad options fail at once.
-    _check_options(concurrency, output_dir)
-    store = _OutputStore(Path(output_dir), batch_id) if output_dir is not None else None
+    _check_concurrency(concurrency)
+    store = None
+    if output_dir is not None:
+        store = BatchStore(open_folder(output_dir), batch_id, new_id=uuid.uuid4().hex)
     namespace = store.batch_id if store is not None else (batch_id or "")
     progress = _Progress(_total_of(requests), on_progress)
     return _ReorderWindow(concurrency, fail_fast, store, namespace, progress, defaults)
 
 
-def _save_to(store: _OutputStore | None, item: _Item, result: R) -> R:
+def _save_to(store: BatchStore | None, item: _Item, result: R) -> R:
     if store is not None:
-        store.save(item, result)  # small local writes; not worth a thread hop in async
+        store.save(item.stored, result)  # small local writes; not worth a thread hop in async
     return result
+
+
+def _generate_sync(images: _SyncImages[R], item: _Item) -> R:
+    """The one place the batch calls the client (sync)."""
+    return images.generate(item.prompt, **item.params)
+
+
+async def _generate_async(images: _AsyncImages[R], item: _Item) -> R:
+    """The one place the batch calls the client (async)."""
+    return await images.generate(item.prompt, **item.params)
 
 
 # --- threads ---
@@ -697,17 +624,18 @@ def generate_many_sync(
     output_dir: str | os.PathLike[str] | None = None,
     on_progress: ProgressCallback | None = None,
     batch_id: str | None = None,
-    **defaults: Any,
+    defaults: Mapping[str, object] | None = None,
 ) -> Iterator[R | BatchError | BatchSkipped]:
     """Generate one result per item of ``requests`` on threads, in input order.
 
     ``requests`` holds prompts, dicts of per-item parameters (``prompt`` required) or
-    request objects; ``defaults`` apply to every item. See the module docstring for
-    ordering, failures, resume and cancellation. ``batch_id`` names the batch in the
-    idempotency keys (default: kept in ``output_dir``, or none without one).
+    request objects; ``defaults`` (parameter name -> value) apply to every item. See
+    the module docstring for ordering, failures, resume and cancellation. ``batch_id``
+    names the batch in the idempotency keys (default: kept in ``output_dir``, or none
+    without one).
     """
     window = _open_window(
-        requests, concurrency, fail_fast, output_dir, on_progress, batch_id, defaults
+        requests, concurrency, fail_fast, output_dir, on_progress, batch_id, defaults or {}
     )
     return _run_sync(client, iter(requests), window)
 
@@ -718,7 +646,7 @@ def _run_sync(
     images = _sync_images(client)
 
     def call(item: _Item) -> R:
-        return _save_to(window.store, item, images.generate(item.prompt, **item.params))
+        return _save_to(window.store, item, _generate_sync(images, item))
 
     pool = _DaemonPool(window.concurrency)
 
@@ -745,6 +673,8 @@ def _run_sync(
             concurrent.futures.wait(window.running, return_when=concurrent.futures.FIRST_COMPLETED)
     finally:
         pool.shutdown()
+        if window.store is not None:
+            window.store.close()
 
 
 # --- tasks ---
@@ -759,7 +689,7 @@ def generate_many_async(
     output_dir: str | os.PathLike[str] | None = None,
     on_progress: ProgressCallback | None = None,
     batch_id: str | None = None,
-    **defaults: Any,
+    defaults: Mapping[str, object] | None = None,
 ) -> AsyncIterator[R | BatchError | BatchSkipped]:
     """Like :func:`generate_many_sync`, on asyncio tasks; ``requests`` may be async.
 
@@ -767,7 +697,7 @@ def generate_many_async(
     disk). Close the iterator when leaving early: ``async with aclosing(...)``.
     """
     window = _open_window(
-        requests, concurrency, fail_fast, output_dir, on_progress, batch_id, defaults
+        requests, concurrency, fail_fast, output_dir, on_progress, batch_id, defaults or {}
     )
     return _run_async(client, requests, window)
 
@@ -780,7 +710,7 @@ async def _run_async(
     images = _async_images(client)
 
     async def call(item: _Item) -> R:
-        return _save_to(window.store, item, await images.generate(item.prompt, **item.params))
+        return _save_to(window.store, item, await _generate_async(images, item))
 
     def start(item: _Item) -> asyncio.Task[R]:
         return asyncio.create_task(call(item))
@@ -814,3 +744,5 @@ async def _run_async(
             task.cancel()
         if window.running:
             await asyncio.gather(*window.running, return_exceptions=True)
+        if window.store is not None:
+            window.store.close()

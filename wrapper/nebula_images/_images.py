@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._encoding import image_size
+from ._output import file_extension, image_file_name, write_atomically
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -19,19 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["GenerationResult", "Image", "ModelInfo"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A temp file in the same directory, then rename: a crash never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @attrs.frozen(repr=False, eq=False)
@@ -54,12 +41,12 @@ class Image:
     @property
     def extension(self) -> str:
         """The file extension for ``format`` ("png", "jpg" or "webp")."""
-        return _EXTENSIONS.get(self.format, self.format)
+        return file_extension(self.format)
 
     def default_filename(self) -> str:
-        """A file name unique per call and index, e.g. ``nebula-<key>-0.png``."""
+        """A file name unique per call and index: ``nebula-<key>.png``, ``nebula-<key>-1.png``."""
         stem = _UNSAFE.sub("_", self.idempotency_key or self.request_id or "image")[:80]
-        return f"nebula-{stem}-{self.index}.{self.extension}"
+        return image_file_name(f"nebula-{stem}", self.index, self.extension)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the bytes to ``path`` (a directory gets a generated name); return the Path."""
@@ -69,7 +56,7 @@ class Image:
             target = target / self.default_filename()
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, self.data)
+        write_atomically(target, self.data)
         return target
 
     def to_pil(self) -> PILImage:
@@ -86,10 +73,26 @@ class Image:
         picture.load()
         return picture
 
+    def _repr_png_(self) -> bytes | None:
+        """What Jupyter shows: the picture itself (PNG as is, others through Pillow)."""
+        if self.format == "png":
+            return self.data
+        try:
+            from io import BytesIO
+
+            buffer = BytesIO()
+            self.to_pil().save(buffer, format="PNG")
+        except (ImportError, OSError, ValueError):
+            return None  # no Pillow or unreadable bytes: the notebook falls back to repr
+        return buffer.getvalue()
+
     def __repr__(self) -> str:
         size = self.size
-        dims = f", {size[0]}x{size[1]}" if size else ""
-        return f"Image(index={self.index}, format={self.format!r}, {len(self.data)} bytes{dims})"
+        dims = f"{size[0]}x{size[1]}" if size else "size unknown"
+        return (
+            f"Image(index={self.index}, format={self.format!r}, {dims}, seed={self.seed}, "
+            f"{len(self.data)} bytes)"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Image):

@@ -11,10 +11,11 @@ import logging
 import os
 import re
 
+from ._redaction import REDACTED
+
 __all__ = ["REDACTED", "configure_from_env", "logger"]
 
 logger = logging.getLogger("nebula_images")
-REDACTED = "[redacted]"  # what every redaction (key, headers, log lines) puts in place
 
 
 @functools.cache

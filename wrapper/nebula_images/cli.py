@@ -11,35 +11,47 @@ Exit codes scripts can rely on:
 130   interrupted (Ctrl-C); finished images stay on disk
 ====  ==========================================================
 
-Errors are one line on stderr, never a traceback and never the API key.
+Errors are one line on stderr in the CLI's words (``--seed``, not ``seed=``), never a
+traceback and never the API key; with ``--json`` they are one JSON object on stderr.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import json
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol
 
 import attrs
 import click
 
-from ._batch import (
-    BatchError,
-    BatchProgress,
-    BatchSkipped,
-    _atomic_write,
-    file_extension,
-    generate_many_sync,
+from ._batch import BatchError, BatchProgress, BatchSkipped, generate_many_sync
+from ._errors import (
+    AuthenticationError,
+    NebulaError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
 )
-from ._errors import AuthenticationError, NebulaError, PermissionDeniedError, ValidationError
 from ._models_table import GENERIC, parse_parameter
+from ._output import (
+    convert_image,
+    file_extension,
+    format_for_extension,
+    image_file_name,
+    result_record,
+    slug,
+    write_atomically,
+)
+from ._redaction import redact_secret
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -66,7 +78,13 @@ ENV_BASE_URL = "NEBULA_BASE_URL"
 # Per-item keys a JSONL batch line may carry: every generation parameter, plus the
 # model (also under its wire spelling model_name) and a per-item idempotency key.
 _ITEM_KEYS = GENERIC.parameters | {"model", "model_name", "idempotency_key"}
-_SLUG = re.compile(r"[^a-z0-9]+")
+# A Python keyword argument in a library message ("remove seed=", "pass api_key=..."):
+# the CLI says --seed, --api-key instead.
+_PYTHON_ARGUMENT = re.compile(r"\b([a-z][a-z_]*)=(?:\.\.\.)?(?=[\s),;:.]|$)")
+_CLI_WORDS = {"api_key": f"--api-key or {ENV_API_KEY}", "base_url": f"--base-url or {ENV_BASE_URL}"}
+# "(it takes: guidance_scale, height)": the parameters a model takes, as options.
+_TAKES = re.compile(r"(it takes: )([a-z_]+(?:, [a-z_]+)*)")
+_NO_CLI_OPTION = frozenset({"deadline", "max_response_bytes", "http_client", "retry_ambiguous"})
 
 
 # --- errors: one line, exit code attached, key scrubbed ---
@@ -97,9 +115,7 @@ class _Settings:
 
     def scrub(self, text: str) -> str:
         """Text with the API key masked, should any layer ever echo it."""
-        if self.api_key and len(self.api_key) >= 4:
-            text = text.replace(self.api_key, "***")
-        return text
+        return redact_secret(text, self.api_key)
 
     def client(self) -> Client:
         if not self.api_key:
@@ -120,12 +136,75 @@ class _Settings:
 
 def _one_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = " ".join(lines) or type(exc).__name__
-    return text
+    return " ".join(lines) or type(exc).__name__
+
+
+def _option_name(name: str) -> str:
+    """The CLI's spelling of a library argument: seed -> --seed, api_key -> --api-key."""
+    if name in _CLI_WORDS:
+        return _CLI_WORDS[name]
+    if name == "prompt":
+        return "PROMPT"
+    if name in _NO_CLI_OPTION:
+        return f"{name}="  # no CLI option: keep the library's word
+    return "--" + name.replace("_", "-")
+
+
+def cli_words(text: str) -> str:
+    """A library message in the CLI's words: ``seed=`` -> ``--seed``."""
+    text = text.replace("client.models.list() or ", "")
+    text = _TAKES.sub(
+        lambda m: m.group(1) + ", ".join(_option_name(n) for n in m.group(2).split(", ")), text
+    )
+    return _PYTHON_ARGUMENT.sub(lambda m: _option_name(m.group(1)), text)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    field = exc.field.split(".")[-1].split("[")[0]
+    where = _option_name(field) if re.fullmatch(r"[a-z_]+", field) else exc.field
+    return cli_words(f"{where}: {exc.problem}. Fix: {exc.fix}")
+
+
+def _not_found_message(exc: NotFoundError, settings: _Settings | None) -> str:
+    """A 404 on a path (not on a model) most often means a base URL without /api/v1."""
+    text = _one_line(exc)
+    if "model" in text.split(";")[0].lower():
+        return cli_words(text)
+    url = (settings.base_url if settings else None) or os.environ.get(ENV_BASE_URL) or "the default"
+    return (
+        f"{text.split(';')[0]}: the API is not at {url}; check --base-url or {ENV_BASE_URL} "
+        "(it ends in /api/v1, e.g. http://127.0.0.1:8080/api/v1 for `nebula-images mock`)"
+    )
 
 
 class _Group(click.Group):
-    """Turns library errors into one-line CLI errors for every command."""
+    """Turns library errors into one-line CLI errors for every command, and shows every
+    error as one line (JSON with ``--json``), Click's own usage errors included."""
+
+    # Click's signature, unchanged: this only decides how errors are shown.
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> int:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            returned = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            code = returned if isinstance(returned, int) else EXIT_OK
+        except click.ClickException as exc:
+            _show_error(exc, as_json=_wants_json(argv))
+            code = exc.exit_code
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("interrupted: finished images are on disk; run again to resume", err=True)
+            code = EXIT_INTERRUPTED
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -133,9 +212,12 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except ValidationError as exc:  # caught before any request: the user's input
-            raise CLIInputError(_scrub(ctx, _one_line(exc))) from None
+            raise CLIInputError(_scrub(ctx, _validation_message(exc))) from None
+        except NotFoundError as exc:
+            message = _not_found_message(exc, ctx.find_object(_Settings))
+            raise CLIError(_scrub(ctx, message)) from None
         except NebulaError as exc:
-            raise CLIError(_scrub(ctx, _one_line(exc))) from None
+            raise CLIError(_scrub(ctx, cli_words(_one_line(exc)))) from None
         except OSError as exc:
             raise CLIError(_scrub(ctx, _one_line(exc))) from None
         except KeyboardInterrupt:
@@ -281,11 +363,18 @@ Examples:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(),  # a str: a Path would drop the trailing "/" that marks a directory
+    type=click.Path(allow_dash=True),  # a str: a Path would drop the "/" marking a directory
     help=(
-        "File to write, or a directory (existing, or ending in /) to write a name from "
+        "File to write (.png, .jpg or .webp: the extension names the format), - for "
+        "standard output, or a directory (existing, or ending in /) to write a name from "
         "the prompt into. Default: that name, here. Missing directories are created."
     ),
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an existing -o file. Without it an existing file is an error (exit 2), "
+    "and a name from the prompt gets -2, -3... instead.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 @click.pass_obj
@@ -296,42 +385,19 @@ def generate(
     image: Path | None,
     mask: Path | None,
     output: str | None,
+    overwrite: bool,
     as_json: bool,
     **request: Any,
 ) -> None:
     """Generate one image from PROMPT and write it to a file."""
     params = _params(**request, image=image, mask=mask)
-    directory, name = _output_place(output)
+    place = _OutputPlace.from_option(output, overwrite)  # checked before the billed call
     with settings.client() as client:
         result = client.images.generate(prompt, **params)
-    target = directory / (name or f"{_slug(prompt)}.{file_extension(result.images[0].format)}")
-    paths = []
-    for position, picture in enumerate(result.images):
-        path = target if position == 0 else target.with_stem(f"{target.stem}-{position}")
-        _atomic_write(path, picture.data)
-        paths.append(path)
+    files = place.write(prompt, result.images)
+    report = click.echo if output != STDOUT else functools.partial(click.echo, err=True)
     if as_json:
-        meta = {
-            "files": [str(p) for p in paths],
-            "prompt": prompt,
-            "model": result.model,
-            "parameters": dict(result.parameters),
-            "seed": result.images[0].seed,
-            "request_id": result.request_id,
-            "idempotency_key": result.idempotency_key,
-            "retries": result.retries,
-            "images": [
-                {
-                    "file": str(path),
-                    "format": picture.format,
-                    "bytes": len(picture.data),
-                    "seed": picture.seed,
-                    "inference_seconds": picture.inference_seconds,
-                }
-                for path, picture in zip(paths, result.images, strict=True)
-            ],
-        }
-        click.echo(json.dumps(meta, indent=2, default=str))
+        report(json.dumps(result_record(result, prompt, files), indent=2, default=str))
         return
     first = result.images[0]
     details = [result.model]
@@ -341,32 +407,130 @@ def generate(
         details.append(f"{first.inference_seconds:.1f} s inference")
     if result.request_id:
         details.append(f"request {result.request_id}")
-    click.echo(f"wrote {', '.join(map(str, paths))} ({', '.join(details)})")
+    shown = ", ".join("standard output" if f == STDOUT else f for f in files)
+    report(f"wrote {shown} ({', '.join(details)})")
 
 
-def _output_place(output: str | None) -> tuple[Path, str | None]:
-    """The directory to write into, made ready before the (billed) call, and the file
-    name when ``-o`` gives one (None: a name from the prompt)."""
-    path = Path(output or ".")
-    if output is None or path.is_dir() or output.endswith(("/", os.sep)):
-        directory, name = path, None
-    else:
-        directory, name = path.parent, path.name
+STDOUT = "-"
+
+
+class _PictureLike(Protocol):
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def format(self) -> str: ...
+
+
+@attrs.frozen
+class _OutputPlace:
+    """Where ``generate -o`` writes: a file, standard output, or a directory.
+
+    A named file is never replaced without ``--overwrite``; a name from the prompt
+    takes the first free one of ``slug.png``, ``slug-2.png``, ...
+    """
+
+    option: str | None
+    directory: Path | None  # None: standard output
+    name: str | None  # None: a name from the prompt
+    overwrite: bool
+
+    @classmethod
+    def from_option(cls, output: str | None, overwrite: bool) -> _OutputPlace:
+        if output == STDOUT:
+            return cls(output, None, None, overwrite)
+        path = Path(output or ".")
+        if output is None or path.is_dir() or output.endswith(("/", os.sep)):
+            directory, name = path, None
+        else:
+            directory, name = path.parent, path.name
+            _check_extension(output, path.suffix)
+            if path.exists() and not overwrite:
+                raise CLIInputError(
+                    f"-o {output}: the file exists; pass --overwrite to replace it, "
+                    "or name another file"
+                )
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            blocker = next((p for p in (directory, *directory.parents) if p.exists()), directory)
+            reason = (
+                f"{blocker} is not a directory"
+                if not blocker.is_dir()
+                else f"cannot create the directory {directory} ({exc.strerror or exc})"
+            )
+            raise CLIInputError(f"-o {output}: {reason}") from None
+        return cls(output, directory, name, overwrite)
+
+    def write(self, prompt: str, pictures: Sequence[_PictureLike]) -> list[str]:
+        """Write every picture; return where each went ("-": standard output)."""
+        if self.directory is None:
+            sys.stdout.buffer.write(pictures[0].data)
+            sys.stdout.buffer.flush()
+            if len(pictures) > 1:
+                click.echo(f"note: {len(pictures) - 1} more image(s) not written", err=True)
+            return [STDOUT]
+        if self.name is not None:
+            path = Path(self.name)
+            return self._write_all(path.stem, path.suffix, pictures, overwrite=self.overwrite)
+        base = slug(prompt)
+        extension = "." + file_extension(pictures[0].format)
+        for attempt in itertools.count(1):
+            stem = base if attempt == 1 else f"{base}-{attempt}"
+            try:
+                return self._write_all(stem, extension, pictures, overwrite=self.overwrite)
+            except FileExistsError:
+                continue  # taken: the next name
+        raise AssertionError("unreachable")
+
+    def _write_all(
+        self, stem: str, suffix: str, pictures: Sequence[_PictureLike], overwrite: bool
+    ) -> list[str]:
+        assert self.directory is not None
+        written: list[Path] = []
+        try:
+            for position, picture in enumerate(pictures):
+                extension = suffix.lstrip(".")
+                data = picture.data
+                wanted = format_for_extension(extension) if extension else None
+                if wanted is not None and wanted != picture.format:
+                    data = convert_image(data, wanted)
+                name = (
+                    image_file_name(stem, position, extension)
+                    if extension
+                    else (stem if position == 0 else f"{stem}-{position}")
+                )
+                path = self.directory / name
+                write_atomically(path, data, overwrite=overwrite)
+                written.append(path)
+        except FileExistsError:
+            for path in written:  # all or nothing: the next free name takes the whole set
+                path.unlink(missing_ok=True)
+            raise
+        return [str(path) for path in written]
+
+
+def _pillow_installed() -> bool:
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        blocker = next((p for p in (directory, *directory.parents) if p.exists()), directory)
-        reason = (
-            f"{blocker} is not a directory"
-            if not blocker.is_dir()
-            else f"cannot create the directory {directory} ({exc.strerror or exc})"
+        import PIL  # noqa: F401  (only whether it imports)
+    except ImportError:
+        return False
+    return True
+
+
+def _check_extension(output: str, suffix: str) -> None:
+    """Refuse, before the call, an extension this command cannot write."""
+    if not suffix:
+        return  # no extension: the bytes as the server sent them
+    wanted = format_for_extension(suffix)
+    if wanted is None:
+        raise CLIInputError(
+            f"-o {output}: {suffix} names no format this command writes; use .png, .jpg or .webp"
         )
-        raise CLIInputError(f"-o {output}: {reason}") from None
-    return directory, name
-
-
-def _slug(prompt: str) -> str:
-    return _SLUG.sub("-", prompt.lower()).strip("-")[:48].rstrip("-") or "image"
+    if wanted != "png" and not _pillow_installed():
+        raise CLIInputError(
+            f"-o {output}: writing {wanted.upper()} needs Pillow: "
+            "pip install 'nebula-images[pil]' (or write .png)"
+        )
 
 
 # --- batch ---
@@ -535,11 +699,16 @@ comes, each line checked as it is read: a malformed line ends the input there;
 everything read before it still runs and is saved, then the command exits 2
 naming <stdin>:LINE. Fix the line and run again to go on.
 
-Each item is written to DIR as 000012.png plus 000012.json (its metadata) as
-soon as it finishes (12: the item's position from 0, skipped lines aside).
-Running the same command again skips what is done and regenerates what is
-missing or changed; a rerun is never billed twice for an image (the same
-Idempotency-Key is sent).
+Each item is written to DIR as soon as it finishes, named by what it asks for:
+a-red-fox-3f2a9c1b7e40.png plus a-red-fox-3f2a9c1b7e40.json (its metadata,
+seed included); DIR/manifest.jsonl lists every item and its files. The name's
+digest covers the model, every parameter, input pictures by their content, the
+prompt and which repeat of an identical line it is. So running again, with
+lines added, removed or reordered, generates only the new items and is never
+billed twice for one (the same Idempotency-Key is sent), and another prompt
+file into the same DIR never overwrites an item's files.
+
+Off a terminal (CI logs) a progress line goes to stderr every 5% or 10 s.
 
 \b
 Examples:
@@ -556,8 +725,9 @@ Examples:
     "out_dir",
     required=True,
     metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory (created if missing).",
+    callback=lambda ctx, param, value: _output_dir(ctx, param, value),
+    help="Output directory (created if missing), or an fsspec URL such as "
+    "s3://bucket/prefix (needs the 'cloud' extra).",
 )
 @click.option(
     "--format",
@@ -588,7 +758,7 @@ def batch(
     settings: _Settings,
     /,
     file: Path,
-    out_dir: Path,
+    out_dir: str,
     input_format: str,
     concurrency: int,
     fail_fast: bool,
@@ -601,6 +771,7 @@ def batch(
     items = _batch_items(source)
     defaults = _params(**request)
     total = len(items) if isinstance(items, _SizedItems) else None
+    tally = _Tally()
     with settings.client() as client, _ProgressView(total, progress) as view:
         outcomes = generate_many_sync(
             client,
@@ -609,62 +780,134 @@ def batch(
             fail_fast=fail_fast,
             output_dir=out_dir,
             on_progress=view.update,
-            **defaults,
+            defaults=defaults,
         )
-        failed: list[BatchError] = []
-        done = skipped = 0
-        started = time.monotonic()
         try:
             for outcome in outcomes:
                 line = items.line_of_next_outcome()
                 if isinstance(outcome, BatchError):
-                    failed.append(outcome)
+                    tally.failed.append(outcome.index)
                     where = f"item {outcome.index} ({source.short_name}:{line})"
-                    view.log(settings.scrub(f"{where}: {_one_line(outcome.exception)}"))
+                    message = (
+                        _validation_message(outcome.exception)
+                        if isinstance(outcome.exception, ValidationError)
+                        else cli_words(_one_line(outcome.exception))
+                    )
+                    view.log(settings.scrub(f"{where}: {message}"))
                     if isinstance(outcome.exception, AuthenticationError | PermissionDeniedError):
                         # Every other item would fail the same way: stop here.
                         raise outcome.exception
                 elif isinstance(outcome, BatchSkipped):
-                    skipped += 1
+                    tally.skipped += 1
                 else:
-                    done += 1
+                    tally.generated += 1
+        except KeyboardInterrupt:
+            view.close()
+            raise _Interrupted(
+                f"interrupted: {tally.counts()} in {tally.elapsed():.1f} s; finished images "
+                f"are in {out_dir}; run the same command again to resume"
+            ) from None
         finally:
             close = getattr(outcomes, "close", None)
             if callable(close):
                 close()
-    elapsed = time.monotonic() - started
+    elapsed = tally.elapsed()
     summary = {
-        "total": done + skipped + len(failed),
-        "done": done,
-        "skipped": skipped,
-        "failed": len(failed),
-        "failed_items": [f.index for f in failed],
+        "total": tally.total,
+        "generated": tally.generated,
+        "skipped": tally.skipped,
+        "failed": len(tally.failed),
+        "failed_items": tally.failed,
         "seconds": round(elapsed, 3),
+        "generated_per_second": round(tally.generated / elapsed, 3) if elapsed > 0 else 0.0,
         "output_dir": str(out_dir),
         "input_error": None if items.input_error is None else items.input_error.message,
     }
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(
-            f"{done} generated, {skipped} already done, {len(failed)} failed "
-            f"in {elapsed:.1f} s -> {out_dir}"
-        )
+        click.echo(f"{tally.counts()} in {elapsed:.1f} s -> {out_dir}")
     if items.input_error is not None:
         # After the summary: what ran is on disk; fix the line and run again to go on.
         raise items.input_error
-    if failed:
+    if tally.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
+def _output_dir(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A URL as it is; a local path checked by Click (not a file, and so on)."""
+    if "://" in value and not value.startswith("file://"):
+        return value
+    checked = click.Path(file_okay=False).convert(value.removeprefix("file://"), param, ctx)
+    return str(checked)
+
+
+@attrs.define
+class _Tally:
+    """The batch's outcomes so far, in the one vocabulary of text and JSON."""
+
+    generated: int = 0
+    skipped: int = 0  # already done by an earlier run
+    failed: list[int] = attrs.field(factory=list)
+    started: float = attrs.field(factory=time.monotonic)
+
+    @property
+    def total(self) -> int:
+        return self.generated + self.skipped + len(self.failed)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def counts(self) -> str:
+        return f"{self.generated} generated, {self.skipped} skipped, {len(self.failed)} failed"
+
+
+class _Interrupted(click.ClickException):
+    """Ctrl-C during a batch: the message gives the counts; exits 130."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+# Off a terminal, a progress line at least this often, and at every this fraction.
+QUIET_PROGRESS_SECONDS = 10.0
+QUIET_PROGRESS_FRACTION = 0.05
+
+
+def progress_line(snapshot: BatchProgress) -> str:
+    """One plain progress line: counts, rate (generated items only) and ETA."""
+    total = "?" if snapshot.total is None else str(snapshot.total)
+    share = f" ({snapshot.finished / snapshot.total:.0%})" if snapshot.total else ""
+    eta = "" if snapshot.eta is None else f", ETA {_duration(snapshot.eta)}"
+    return (
+        f"batch: {snapshot.finished}/{total}{share}: {snapshot.generated} generated, "
+        f"{snapshot.skipped} skipped, {snapshot.failed} failed; "
+        f"{snapshot.rate:.2f} generated/s{eta}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
 class _ProgressView:
-    """A rich progress bar on stderr, or plain lines when it is off."""
+    """A rich progress bar on a terminal; plain lines on stderr otherwise (CI logs)."""
 
     def __init__(self, total: int | None, enabled: bool | None) -> None:
         self.total = total
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar: Any = None
         self._task: Any = None
+        self._lock = threading.Lock()
+        self._last: BatchProgress | None = None
+        self._printed_at = time.monotonic()
+        self._printed_finished = 0
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._ticked = False  # a time-based line was printed
 
     def __enter__(self) -> _ProgressView:
         if self.enabled:
@@ -682,6 +925,7 @@ class _ProgressView:
                 TextColumn("[bold]batch"),
                 BarColumn(),
                 MofNCompleteColumn(),
+                TextColumn("{task.fields[skipped]} skipped"),
                 TextColumn("{task.fields[failed]} failed"),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
@@ -690,16 +934,28 @@ class _ProgressView:
                 console=Console(stderr=True),
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task("batch", total=self.total, failed=0, rate="")
+            self._task = self._bar.add_task("batch", total=self.total, failed=0, skipped=0, rate="")
+        else:
+            self._ticker = threading.Thread(target=self._tick, name="batch-progress", daemon=True)
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close(*exc_info)
+
+    def close(self, *exc_info: object) -> None:
+        self._stop.set()
+        with self._lock:
+            printed_before = self._printed_finished > 0 or self._ticked
+            last = self._last
+            if printed_before and last is not None and last.finished > self._printed_finished:
+                self._print_locked()  # the last line shows where the batch ended
         if self._bar is not None:
+            bar, self._bar = self._bar, None
             if self.total is None:
                 # Standard input: the total is known only now; the last frame shows it.
-                finished = self._bar.tasks[0].completed
-                self._bar.update(self._task, total=finished)
-            self._bar.__exit__(*exc_info)
+                bar.update(self._task, total=bar.tasks[0].completed)
+            bar.__exit__(*(exc_info or (None, None, None)))
 
     def update(self, snapshot: BatchProgress) -> None:
         if self._bar is not None:
@@ -707,8 +963,31 @@ class _ProgressView:
                 self._task,
                 completed=snapshot.finished,
                 failed=snapshot.failed,
-                rate=f"{snapshot.rate:.2f}/s",
+                skipped=snapshot.skipped,
+                rate=f"{snapshot.rate:.2f} generated/s",
             )
+            return
+        with self._lock:
+            self._last = snapshot
+            step = max(1, round((snapshot.total or 0) * QUIET_PROGRESS_FRACTION))
+            if snapshot.total and snapshot.finished - self._printed_finished >= step:
+                self._print_locked()
+
+    def _tick(self) -> None:
+        # The time-based line: even when no item finishes for a while, CI logs see life.
+        while not self._stop.wait(min(1.0, QUIET_PROGRESS_SECONDS / 4)):
+            with self._lock:
+                if time.monotonic() - self._printed_at >= QUIET_PROGRESS_SECONDS:
+                    self._ticked = True
+                    self._print_locked()
+
+    def _print_locked(self) -> None:
+        snapshot = self._last
+        if snapshot is None:
+            snapshot = BatchProgress(0, 0, 0, self.total, 0.0, 0.0, None)
+        self._printed_at = time.monotonic()
+        self._printed_finished = snapshot.finished
+        click.echo(progress_line(snapshot), err=True)
 
     def log(self, line: str) -> None:
         if self._bar is not None:
@@ -798,16 +1077,39 @@ def mock(port: int, host: str, mock_args: tuple[str, ...]) -> None:
 # --- entry point ---
 
 
+def _wants_json(argv: Sequence[str]) -> bool:
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+def _show_error(exc: click.ClickException, as_json: bool) -> None:
+    """One line on stderr: ``error: ...``, or a JSON object with ``--json``."""
+    if isinstance(exc, _Interrupted):
+        message = exc.format_message()
+    elif isinstance(exc, click.UsageError):
+        # Click's own usage errors, without its usage block: one line, the option named.
+        message = exc.format_message().rstrip(".")
+        command = exc.ctx.command_path if exc.ctx is not None else "nebula-images"
+        message = f"{message} (see {command} --help)"
+    else:
+        message = exc.format_message()
+    if as_json:
+        kind = (
+            "interrupted"
+            if isinstance(exc, _Interrupted)
+            else ("usage" if exc.exit_code == EXIT_USAGE else "api")
+        )
+        click.echo(
+            json.dumps({"error": {"type": kind, "message": message, "exit_code": exc.exit_code}}),
+            err=True,
+        )
+    elif isinstance(exc, _Interrupted):
+        click.echo(message, err=True)
+    else:
+        click.echo(f"error: {message}", err=True)
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: run the CLI and exit with its code (130 on Ctrl-C)."""
-    try:
-        code = cli.main(args=argv, prog_name="nebula-images", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except (KeyboardInterrupt, click.Abort):
-        click.echo("interrupted: finished images are on disk; run again to resume", err=True)
-        code = EXIT_INTERRUPTED
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    cli.main(args=argv, prog_name="nebula-images")
+    sys.exit(EXIT_OK)  # cli.main exits itself; this line is for the type checker

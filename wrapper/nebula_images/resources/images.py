@@ -365,7 +365,7 @@ class Images:
             fail_fast=fail_fast,
             output_dir=output_dir,
             on_progress=on_progress,
-            **defaults,
+            defaults=defaults,
         )
 
 
@@ -694,5 +694,5 @@ class AsyncImages:
             fail_fast=fail_fast,
             output_dir=output_dir,
             on_progress=on_progress,
-            **defaults,
+            defaults=defaults,
         )
