@@ -422,15 +422,21 @@ def test_sampling_catches_what_the_walk_does_not_analyse() -> None:
 # -- breaking on purpose -----------------------------------------------------------------------
 
 
+# The spec's own version and the next major one (the tests hold whatever the version).
+CURRENT = str(BASE["info"]["version"])
+NEXT = f"{int(CURRENT.split('.')[0]) + 1}.0.0"
+
+
 def _bump_and_remove_model(spec: Spec) -> None:
-    spec["info"]["version"] = "2.0.0"
+    spec["info"]["version"] = NEXT
     request_choice(spec)[0]["oneOf"].pop(0)
 
 
 def test_major_bump_with_a_changelog_entry_naming_the_change_passes() -> None:
     removed = request_choice(BASE)[0]["oneOf"][0]["$ref"].rsplit("/", 1)[-1]
     changelog = (
-        f"# Changelog\n\n## 2.0.0\n\n- `{removed}` is no longer served.\n\n## 1.0.0\n\nFirst.\n"
+        f"# Changelog\n\n## {NEXT}\n\n- `{removed}` is no longer served.\n\n"
+        f"## {CURRENT}\n\nFirst.\n"
     )
     comparison = compare(edited(_bump_and_remove_model), changelog=changelog)
     assert comparison.changes and not comparison.blocking
@@ -440,13 +446,13 @@ def test_major_bump_with_a_changelog_entry_naming_the_change_passes() -> None:
 
 @pytest.mark.parametrize(
     "changelog",
-    [None, "# Changelog\n\n## 1.0.0\n\nFirst.\n", "# Changelog\n\n## 2.0.0\n\n- Faster.\n"],
+    [None, f"# Changelog\n\n## {CURRENT}\n\nFirst.\n", f"# Changelog\n\n## {NEXT}\n\n- Faster.\n"],
     ids=["no-changelog", "no-entry", "entry-does-not-name-it"],
 )
 def test_major_bump_without_a_naming_entry_still_fails(changelog: str | None) -> None:
     comparison = compare(edited(_bump_and_remove_model), changelog=changelog)
     assert comparison.blocking
-    assert comparison.intent and "2.0.0" in comparison.intent
+    assert comparison.intent and NEXT in comparison.intent
 
 
 def test_changelog_names_the_current_spec_version() -> None:

@@ -245,7 +245,7 @@ MODELS: Final[dict[str, ModelRow]] = {
             "image": {
                 "type": "image",
                 "nullable": False,
-                "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.",
+                "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix).",
                 "min_length": 4,
                 "max_length": 25165824,
             },
@@ -323,7 +323,7 @@ OTHER_MODEL: Final[ModelRow] = {
         "image": {
             "type": "image",
             "nullable": False,
-            "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.",
+            "description": "The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard alphabet, padded, no `data:` prefix).",
             "min_length": 4,
             "max_length": 25165824,
         },

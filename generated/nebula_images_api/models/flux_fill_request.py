@@ -34,7 +34,7 @@ class FluxFillRequest:
                 space (the vendor states no limit; this keeps bodies bounded, and a blank prompt
                 is a mistake that would still be billed).
             image (str): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
-                alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.
+                alphabet, padded, no `data:` prefix).
                 Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB
                 body limit (the vendor states no size limit).
             mask (str): The mask, the same size as `image`, base64-encoded like it: white pixels are

@@ -44,7 +44,7 @@ class OtherModelRequest:
             seed (int | Unset): Random seed for reproducible images; `-1` (the vendor samples' value) or leaving
                 it out means a random seed. Decided: -1 to 2^32-1 (the vendor states no range).
             image (str | Unset): The picture to inpaint: a JPEG, PNG or WebP file, base64-encoded (standard
-                alphabet, padded, no `data:` prefix), JPG/JPEG, PNG or WebP as the vendor says.
+                alphabet, padded, no `data:` prefix).
                 Decided: 4 characters (one base64 quantum) to 24 MiB of base64, under the 32 MiB
                 body limit (the vendor states no size limit).
             mask (str | Unset): The mask, the same size as `image`, base64-encoded like it: white pixels are
