@@ -76,6 +76,7 @@ generate: generate-python ## regenerate generated/ (and the typed calls) from op
 generate-python: $(STAMP) ## the Python parts of `make generate`
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate --path $(SPEC) \
 	  --meta none --config openapi-python-client.yaml --fail-on-warning \
+	  --custom-template-path codegen/openapi-python-client \
 	  --output-path $(GENERATED_DIR) --overwrite
 	@rm -rf $(GENERATED_DIR)/.ruff_cache
 	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed

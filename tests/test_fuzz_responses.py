@@ -529,7 +529,7 @@ def inference(value: Any) -> bytes:
     ("answer", "cls", "check"),
     [
         # json.loads raises RecursionError, not ValueError, for deep nesting.
-        (Answer(200, {}, b"[" * 100_000), ResponseValidationError, "RecursionError"),
+        (Answer(200, {}, b"[" * 100_000), ResponseValidationError, "nested too deeply"),
         (
             Answer(503, {}, b'{"message": ' + b"[" * 100_000),
             InternalServerError,

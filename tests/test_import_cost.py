@@ -63,6 +63,24 @@ def test_client_import_loads_no_pillow_mock_or_cli() -> None:
     # Loaded by the first retry, the first hook or rate_limit= only.
     assert not {m for m in modules if m.startswith(("tenacity", "aiolimiter"))}
     assert "nebula_images._hooks" not in modules and "nebula_images._limits" not in modules
+    # The generated package (attrs classes) loads with the first call, not the import.
+    assert not {m for m in modules if m.startswith("nebula_images_api")}
+
+
+def test_first_call_loads_the_generated_package() -> None:
+    code = (
+        "import httpx\n"
+        "from nebula_images import Client\n"
+        "def handler(request):\n"
+        "    return httpx.Response(401, json={'message': 'no', 'status': 'failed'})\n"
+        "client = Client(api_key='ak_x_0000', base_url='http://127.0.0.1:9/api/v1',\n"
+        "    http_client=httpx.Client(transport=httpx.MockTransport(handler)))\n"
+        "try:\n"
+        "    client.models.list()\n"
+        "except Exception:\n"
+        "    pass\n"
+    )
+    assert "nebula_images_api.api.models.list_models" in imported_after(code)
 
 
 def test_import_cost_within_budget_of_httpx() -> None:

@@ -43,7 +43,6 @@ def test_repr_str_of_clients_and_parts() -> None:
         aclient,
         client.images,
         client.models,
-        client._api,
         client._auth,
         client._settings,
         client._http,
@@ -219,7 +218,6 @@ def test_key_goes_only_to_the_base_url() -> None:
 def test_key_not_in_client_default_headers() -> None:
     client = make()
     assert "authorization" not in {k.lower() for k in client._http.headers}
-    assert KEY not in str(client._api.token)
 
 
 def test_plain_http_to_remote_host_is_refused() -> None:

@@ -53,8 +53,8 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from ._body import parse_json
 from ._errors import APIError, APITimeoutError, RateLimitError
-from ._transport import parse_json
 
 if TYPE_CHECKING:
     import tenacity

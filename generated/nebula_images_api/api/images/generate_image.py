@@ -326,3 +326,132 @@ async def asyncio(
             idempotency_key=idempotency_key,
         )
     ).parsed
+
+
+def build_request(
+    *,
+    http_client: httpx.Client | httpx.AsyncClient,
+    base_url: str,
+    timeout: httpx.Timeout | None = None,
+    body: FluxFillRequest
+    | FluxSchnellRequest
+    | OtherModelRequest
+    | SDXLRequest
+    | SeedreamRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> httpx.Request:
+    """The request that `sync_detailed` sends, built (not sent) by `http_client` for the
+    API at `base_url`; `timeout`, when given, applies to this request only.
+
+    For callers that send the request themselves (streamed, with their own auth): the
+    httpx client is only read, never changed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    kwargs["url"] = base_url.rstrip("/") + kwargs["url"]
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    return http_client.build_request(**kwargs)
+
+
+def parse_document(
+    *, status_code: int, document: Any
+) -> Error | GenerationFailure | ImageGenerationResponse | None:
+    """The typed value `sync_detailed` returns as `parsed`, from the JSON `document` of an
+    answer with `status_code` that the caller read and parsed itself. None for a status
+    the API does not document.
+
+    Raises what the models' `from_dict` raises for a document of the wrong shape
+    (KeyError, TypeError, ValueError).
+    """
+    if status_code == 200:
+
+        def _parse_response_200(
+            data: object,
+        ) -> GenerationFailure | ImageGenerationResponse:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = ImageGenerationResponse.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = GenerationFailure.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(document)
+
+        return response_200
+
+    if status_code == 400:
+        response_400 = Error.from_dict(document)
+
+        return response_400
+
+    if status_code == 401:
+        response_401 = Error.from_dict(document)
+
+        return response_401
+
+    if status_code == 403:
+        response_403 = Error.from_dict(document)
+
+        return response_403
+
+    if status_code == 404:
+        response_404 = Error.from_dict(document)
+
+        return response_404
+
+    if status_code == 409:
+        response_409 = Error.from_dict(document)
+
+        return response_409
+
+    if status_code == 413:
+        response_413 = Error.from_dict(document)
+
+        return response_413
+
+    if status_code == 415:
+        response_415 = Error.from_dict(document)
+
+        return response_415
+
+    if status_code == 422:
+        response_422 = Error.from_dict(document)
+
+        return response_422
+
+    if status_code == 429:
+        response_429 = Error.from_dict(document)
+
+        return response_429
+
+    if status_code == 500:
+        response_500 = Error.from_dict(document)
+
+        return response_500
+
+    if status_code == 502:
+        response_502 = Error.from_dict(document)
+
+        return response_502
+
+    if status_code == 503:
+        response_503 = Error.from_dict(document)
+
+        return response_503
+
+    if status_code == 504:
+        response_504 = Error.from_dict(document)
+
+        return response_504
+
+    return None

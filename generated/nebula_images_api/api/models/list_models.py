@@ -182,3 +182,75 @@ async def asyncio(
             client=client,
         )
     ).parsed
+
+
+def build_request(
+    *,
+    http_client: httpx.Client | httpx.AsyncClient,
+    base_url: str,
+    timeout: httpx.Timeout | None = None,
+) -> httpx.Request:
+    """The request that `sync_detailed` sends, built (not sent) by `http_client` for the
+    API at `base_url`; `timeout`, when given, applies to this request only.
+
+    For callers that send the request themselves (streamed, with their own auth): the
+    httpx client is only read, never changed.
+    """
+    kwargs = _get_kwargs()
+    kwargs["url"] = base_url.rstrip("/") + kwargs["url"]
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    return http_client.build_request(**kwargs)
+
+
+def parse_document(
+    *, status_code: int, document: Any
+) -> Error | ModelListResponse | None:
+    """The typed value `sync_detailed` returns as `parsed`, from the JSON `document` of an
+    answer with `status_code` that the caller read and parsed itself. None for a status
+    the API does not document.
+
+    Raises what the models' `from_dict` raises for a document of the wrong shape
+    (KeyError, TypeError, ValueError).
+    """
+    if status_code == 200:
+        response_200 = ModelListResponse.from_dict(document)
+
+        return response_200
+
+    if status_code == 401:
+        response_401 = Error.from_dict(document)
+
+        return response_401
+
+    if status_code == 403:
+        response_403 = Error.from_dict(document)
+
+        return response_403
+
+    if status_code == 429:
+        response_429 = Error.from_dict(document)
+
+        return response_429
+
+    if status_code == 500:
+        response_500 = Error.from_dict(document)
+
+        return response_500
+
+    if status_code == 502:
+        response_502 = Error.from_dict(document)
+
+        return response_502
+
+    if status_code == 503:
+        response_503 = Error.from_dict(document)
+
+        return response_503
+
+    if status_code == 504:
+        response_504 = Error.from_dict(document)
+
+        return response_504
+
+    return None
