@@ -230,7 +230,10 @@ def _docs(rules: dict[str, Any]) -> list[tuple[str, str]]:
             or name.replace("_", " ").capitalize() + "."
         )
         if takers and takers[0]["parameters"][name]["type"] == "image":
-            # The caller passes a file, not the wire form.
+            # The caller passes a file, not the wire form: drop what describes the base64.
+            head, colon, tail = description.partition(":")
+            if colon and "base64" in tail:
+                description = head + "."
             description = re.sub(r",? base64-encoded( \([^)]*\))?( like it)?", "", description)
         variants: dict[str, list[str]] = {}
         for row in takers:

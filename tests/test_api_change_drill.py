@@ -7,7 +7,8 @@ parameter ``style``) and an optional parameter (``strength``) on FLUX.1 schnell;
 Then the copy's own code (``PYTHONPATH=<copy>/wrapper:<copy>/generated``, checked to
 shadow the editable install) accepts the new model and parameters, checks them before
 sending (bounds, enum values, a parameter the model does not take), and its mock (started
-in the same process on a free port) accepts them. Removing ``guidance_scale`` from
+in the same process on a free port) accepts them, and so does the CLI through its
+generic ``--param NAME=VALUE``. Removing ``guidance_scale`` from
 Seedream makes the wrapper refuse it. The copy's own table test passes.
 """
 
@@ -176,6 +177,22 @@ with MockServer() as mock, Client(
     assert mock.requests_seen == seen, "a refused call reached the mock"
     doc = " ".join((type(client.images).generate.__doc__ or "").split())
     assert "style: The look of the picture. One of 'watercolor', 'ink', 'photo'. Taken by: acme/style-1." in doc, doc
+    # The CLI passes them through its generic --param, typed by the spec.
+    from click.testing import CliRunner
+    from nebula_images.cli import cli
+
+    env = {"NEBULA_API_KEY": mock.api_key, "NEBULA_BASE_URL": mock.base_url}
+    runner = CliRunner()
+    out = str(copy / "fox.png")
+    args = ["generate", "a fox", "-m", "acme-style", "--param", "style=ink", "--param", "num_steps=6"]
+    done = runner.invoke(cli, [*args, "-o", out], env=env)
+    assert done.exit_code == 0 and Path(out).stat().st_size > 0, done.output
+    seen = mock.requests_seen
+    bad = runner.invoke(cli, ["generate", "a fox", "-m", "acme/style-1", "--param", "style=oil"], env=env)
+    assert bad.exit_code == 2 and "style" in bad.output, bad.output
+    typed = runner.invoke(cli, ["generate", "a fox", "--param", "strength=lots"], env=env)
+    assert typed.exit_code == 2 and "strength" in typed.output, typed.output
+    assert mock.requests_seen == seen
 print("new model and parameter: ok")
 """
 

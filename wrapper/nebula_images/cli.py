@@ -41,7 +41,7 @@ from ._errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from ._models_table import GENERIC
+from ._models_table import GENERIC, parse_parameter
 from ._output import (
     convert_image,
     file_extension,
@@ -314,14 +314,25 @@ def _request_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--guidance-scale", type=float, help="How closely to follow the prompt."),
         click.option("--negative-prompt", help="What to keep out of the image (SDXL)."),
         click.option("--seed", type=int, help="Seed for a reproducible image (FLUX.1 schnell)."),
+        click.option(
+            "--param",
+            "spec_params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Any request parameter of the API spec, typed by it (repeatable).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _params(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+def _params(spec_params: Sequence[str] = (), **values: Any) -> dict[str, Any]:
+    chosen = {k: v for k, v in values.items() if v is not None}
+    for text in spec_params:  # after the named options: --param overrides them
+        name, value = parse_parameter(text, chosen.get("model"))
+        chosen[name] = value
+    return chosen
 
 
 # --- generate ---

@@ -283,9 +283,9 @@ class Images:
                 black-forest-labs/FLUX.1-schnell, other model ids. Left out, the client draws one
                 uniformly from 0 to 4294967295 for a listed model that takes a seed and sends it, so
                 ``image.seed`` reproduces the image; -1 asks the server to pick.
-            image: The picture to inpaint: a JPEG, PNG or WebP file. A path, bytes or a PIL image
-                (JPEG, PNG or WebP). Taken by: black-forest-labs/FLUX.1-Fill-dev, other model ids.
-                Required by black-forest-labs/FLUX.1-Fill-dev.
+            image: The picture to inpaint. A path, bytes or a PIL image (JPEG, PNG or WebP). Taken
+                by: black-forest-labs/FLUX.1-Fill-dev, other model ids. Required by
+                black-forest-labs/FLUX.1-Fill-dev.
             mask: The mask, the same size as `image`: white pixels are repainted, black ones kept. A
                 path, bytes or a PIL image (JPEG, PNG or WebP). Taken by:
                 black-forest-labs/FLUX.1-Fill-dev, other model ids. Required by
@@ -612,9 +612,9 @@ class AsyncImages:
                 black-forest-labs/FLUX.1-schnell, other model ids. Left out, the client draws one
                 uniformly from 0 to 4294967295 for a listed model that takes a seed and sends it, so
                 ``image.seed`` reproduces the image; -1 asks the server to pick.
-            image: The picture to inpaint: a JPEG, PNG or WebP file. A path, bytes or a PIL image
-                (JPEG, PNG or WebP). Taken by: black-forest-labs/FLUX.1-Fill-dev, other model ids.
-                Required by black-forest-labs/FLUX.1-Fill-dev.
+            image: The picture to inpaint. A path, bytes or a PIL image (JPEG, PNG or WebP). Taken
+                by: black-forest-labs/FLUX.1-Fill-dev, other model ids. Required by
+                black-forest-labs/FLUX.1-Fill-dev.
             mask: The mask, the same size as `image`: white pixels are repainted, black ones kept. A
                 path, bytes or a PIL image (JPEG, PNG or WebP). Taken by:
                 black-forest-labs/FLUX.1-Fill-dev, other model ids. Required by
