@@ -50,7 +50,6 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
-    Sequence,
 )
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -58,7 +57,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._batch_store import BatchStore, StoredItem
-from ._output import open_folder, slug
+from ._output import ResultLike, open_folder, slug
 
 __all__ = [
     "BatchError",
@@ -83,34 +82,8 @@ _ALIASES = {"model_name": "model"}
 # --- what the engine needs from a client (structural, so _client.py can import us) ---
 
 
-class _ImageLike(Protocol):
-    @property
-    def data(self) -> bytes: ...
-    @property
-    def format(self) -> str: ...
-    @property
-    def inference_seconds(self) -> float | None: ...
-    @property
-    def seed(self) -> int | None: ...
-
-
-class _ResultLike(Protocol):
-    @property
-    def images(self) -> Sequence[_ImageLike]: ...
-    @property
-    def model(self) -> str | None: ...
-    @property
-    def request_id(self) -> str | None: ...
-    @property
-    def idempotency_key(self) -> str | None: ...
-    @property
-    def retries(self) -> int: ...
-    @property
-    def parameters(self) -> Mapping[str, Any]: ...
-
-
-R_co = TypeVar("R_co", bound=_ResultLike, covariant=True)
-R = TypeVar("R", bound=_ResultLike)
+R_co = TypeVar("R_co", bound=ResultLike, covariant=True)
+R = TypeVar("R", bound=ResultLike)
 
 
 class _SyncImages(Protocol[R_co]):
