@@ -8,7 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
-PYTEST_ARGS ?=
+# The suite spreads over every core (pytest-xdist); PYTEST_ARGS= runs it in one process.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: help venv demo test test-lowest lint lint-spec generate generate-python check-generated mock contract bench breaking clean
 .PHONY: generate-mock-spec generate-polyglot polyglot polyglot-tools mock-dist-check
