@@ -534,10 +534,6 @@ class MockApp:
         self.reset()
         return self.stats()
 
-    def _configure_over_http(self, data: Any) -> dict[str, Any]:
-        self.configure(**_object(data))
-        return self._config.public_dict()
-
     def _push_faults(self, data: Any) -> dict[str, Any]:
         items = data.get("faults", data) if isinstance(data, dict) else data
         items = [items] if isinstance(items, dict) else items

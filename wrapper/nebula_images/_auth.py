@@ -58,10 +58,6 @@ class BearerAuth(httpx.Auth):
         if "Authorization" in request.headers and not self.applies_to(request.url):
             del request.headers["Authorization"]
 
-    async def astrip_outside_base(self, request: httpx.Request) -> None:
-        """``strip_outside_base`` for an httpx.AsyncClient (its hooks are awaited)."""
-        self.strip_outside_base(request)
-
     def redact(self, text: str) -> str:
         """``text`` with the key replaced by ``[redacted]``."""
         return redact_secret(text, self._key)
