@@ -79,8 +79,6 @@ class ModelInfo:
 
     name: str
     kind: str
-    parameters: tuple[str, ...]
-    defaults: Mapping[str, Any]
 
 
 class _Request:
@@ -167,8 +165,6 @@ def _read_models(spec: Mapping[str, Any]) -> dict[str, ModelInfo]:
         name: ModelInfo(
             name=name,
             kind=str(row.get("kind", "text-to-image")),
-            parameters=tuple(row.get("parameters", ())),
-            defaults=dict(row.get("defaults", {})),
         )
         for name, row in table.items()
     }
