@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = (
     "PIL",
@@ -29,8 +31,11 @@ def imported_after(code: str) -> set[str]:
     return set(out.split())
 
 
-def import_microseconds(statement: str) -> int:
-    """Total import time of ``statement`` in a fresh interpreter (best of 5)."""
+def import_microseconds(statement: str, bytecode: Path) -> int:
+    """Total import time of ``statement`` in a fresh interpreter (best of 5), reading
+    bytecode from ``bytecode`` as an installed package does (bench/run.py says why)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(bytecode)
     best = None
     for _ in range(5):
         err = subprocess.run(
@@ -39,6 +44,7 @@ def import_microseconds(statement: str) -> int:
             text=True,
             check=True,
             timeout=60,
+            env=env,
         ).stderr
         # top-level lines (no indentation before the module name) hold cumulative times
         total = sum(
@@ -63,8 +69,14 @@ def test_client_import_loads_no_pillow_mock_or_cli() -> None:
     # Loaded by the first retry, the first hook or rate_limit= only.
     assert not {m for m in modules if m.startswith(("tenacity", "aiolimiter"))}
     assert "nebula_images._hooks" not in modules and "nebula_images._limits" not in modules
-    # The generated package (attrs classes) loads with the first call, not the import.
-    assert not {m for m in modules if m.startswith("nebula_images_api")}
+    # The generated package, attrs, and the result classes, model table and checks
+    # (attrs classes too) load with the first call, not the import.
+    assert not {m for m in modules if m.startswith(("nebula_images_api", "attr"))}
+    assert not modules & {
+        "nebula_images._images",
+        "nebula_images._models_table",
+        "nebula_images._validation",
+    }
 
 
 def test_first_call_loads_the_generated_package() -> None:
@@ -83,11 +95,12 @@ def test_first_call_loads_the_generated_package() -> None:
     assert "nebula_images_api.api.models.list_models" in imported_after(code)
 
 
-def test_import_cost_within_budget_of_httpx() -> None:
-    ours = import_microseconds("import nebula_images")
-    httpx_cost = import_microseconds("import httpx")
-    client = import_microseconds("from nebula_images import Client")
+def test_import_cost_within_budget_of_httpx(tmp_path: Path) -> None:
+    ours = import_microseconds("import nebula_images", tmp_path)
+    httpx_cost = import_microseconds("import httpx", tmp_path)
+    client = import_microseconds("from nebula_images import Client", tmp_path)
     print(f"import nebula_images {ours} us, import httpx {httpx_cost} us, Client {client} us")
     assert ours <= 1.25 * httpx_cost
-    # The first real use costs httpx plus a modest overhead (generated client, attrs).
-    assert client <= 3 * httpx_cost
+    # httpx plus our modules (about 1.05x in `make bench`); loose, as the suite runs
+    # on busy cores: the module test above is what keeps attrs and the rest out.
+    assert client <= 1.5 * httpx_cost

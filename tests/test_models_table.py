@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from nebula_images._encoding import MAX_INPUT_BASE64_CHARS
 from nebula_images._models_table import (
     ALIASES,
     DEFAULT_MODEL,
     GENERIC,
-    MAX_INPUT_BASE64_CHARS,
     MODEL_NAME_MAX_CHARS,
     MODELS,
     PROMPT_MAX_CHARS,

@@ -9,16 +9,16 @@ a call is prepared, sent, its answer read, then classified or turned into a resu
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import httpx
 
 from ._errors import redacted
-from ._images import GenerationResult, ModelInfo
-from ._models_table import DEFAULT_MODEL, ModelRules, rules_for
 
 if TYPE_CHECKING:
     from ._auth import BearerAuth
+    from ._images import GenerationResult, ModelInfo
+    from ._models_table import ModelRules
     from ._retry import Budget
     from ._validation import PreparedBody
 
@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 Operation = Literal["generate", "list_models"]
-Outcome = GenerationResult | list[ModelInfo]
+# A string: the result classes (attrs) load on the first call, with the generated client.
+Outcome: TypeAlias = "GenerationResult | list[ModelInfo]"
 # Builds one attempt's request with the httpx client and that attempt's timeout.
 BuildRequest = Callable[[httpx.Client | httpx.AsyncClient, httpx.Timeout], httpx.Request]
 # What of a non-JSON error body an error keeps, in bytes, cut after redaction.
@@ -82,6 +83,8 @@ class Call:
 
     @property
     def rules(self) -> ModelRules:
+        from ._models_table import DEFAULT_MODEL, rules_for
+
         return self.prepared.rules if self.prepared else rules_for(DEFAULT_MODEL)
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -9,11 +10,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import attrs
 import httpx
 
 from ._errors import ValidationError
-from ._validation import is_visible_ascii
 
 if TYPE_CHECKING:
     from ._hooks import RequestEvent
@@ -32,6 +31,7 @@ __all__ = [
     "Settings",
     "attempt_timeout",
     "call_timeout",
+    "is_visible_ascii",
     "resolve_api_key",
     "resolve_settings",
     "seconds",
@@ -54,7 +54,9 @@ TimeoutArg = float | int | timedelta | httpx.Timeout | None
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
-@attrs.frozen(kw_only=True)
+# A dataclass, not attrs: ``from nebula_images import Client`` defines it, and attrs
+# (which the generated models need) then loads on the first call instead.
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything a client needs besides its key (which lives in the auth object)."""
 
@@ -66,9 +68,9 @@ class Settings:
     rate_limit: float | None
     max_retry_wait: float
     max_response_bytes: int
-    on_request: Hook | None = attrs.field(default=None, repr=False)
-    on_retry: Hook | None = attrs.field(default=None, repr=False)
-    on_response: Hook | None = attrs.field(default=None, repr=False)
+    on_request: Hook | None = dataclasses.field(default=None, repr=False)
+    on_retry: Hook | None = dataclasses.field(default=None, repr=False)
+    on_response: Hook | None = dataclasses.field(default=None, repr=False)
 
 
 def seconds(value: float | int | timedelta | None, field: str) -> float | None:
@@ -169,6 +171,11 @@ def _byte_cap(value: int, field: str) -> int:
             field, f"must be a number of bytes >= 1, got {value!r}", "pass e.g. 268435456"
         )
     return value
+
+
+def is_visible_ascii(text: str) -> bool:
+    """True when every character is printable ASCII other than space (a header token)."""
+    return all("!" <= ch <= "~" for ch in text)
 
 
 def resolve_api_key(value: str | None) -> str:

@@ -12,8 +12,9 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from nebula_images_rules import OTHER_MODEL
+
 from ._errors import ValidationError
-from ._models_table import MAX_INPUT_BASE64_CHARS
 
 __all__ = [
     "ImageInput",
@@ -27,6 +28,9 @@ __all__ = [
 # A path, raw file bytes or a PIL image (typed loosely so Pillow stays optional).
 ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview | Any
 
+# Base64 text of an input image, at most (the spec's Base64Image.maxLength), read from the
+# generated rows directly: the typed model table (attrs) loads on the first call.
+MAX_INPUT_BASE64_CHARS: int = OTHER_MODEL["parameters"]["image"].get("max_length", 25165824)
 MAX_INPUT_BYTES = MAX_INPUT_BASE64_CHARS // 4 * 3
 
 

@@ -122,8 +122,6 @@ ALIASES: Mapping[str, str] = MappingProxyType(
 )
 PROMPT_MAX_CHARS: int = GENERIC.fields["prompt"].max_length or 4000
 MODEL_NAME_MAX_CHARS: int = MODEL_NAME.max_length or 200
-# Base64 text of an input image, at most (Base64Image.maxLength).
-MAX_INPUT_BASE64_CHARS: int = GENERIC.fields["image"].max_length or 25165824
 # An id this close to a listed id or alias is taken for a typo of it.
 _TYPO_EDITS_SHORT = 1  # names of up to _SHORT characters
 _TYPO_EDITS = 2

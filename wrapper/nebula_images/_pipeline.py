@@ -46,11 +46,9 @@ from ._config import (
 )
 from ._errors import APIError, ValidationError
 from ._logging import REDACTED, configure_from_env
-from ._models_table import DEFAULT_MODEL, GENERIC, MODELS
 from ._observe import Observer
 from ._results import ResultReader
 from ._retry import Budget, RetryPolicy
-from ._validation import check_idempotency_key, prepare_body
 
 if TYPE_CHECKING:
     import tenacity
@@ -80,6 +78,8 @@ def _request_models() -> Mapping[str, Any]:
     The generated package (attrs classes) loads on the first call, not at import:
     ``from nebula_images import Client`` stays close to ``import httpx``."""
     from nebula_images_api import models as generated_models
+
+    from ._models_table import GENERIC, MODELS
 
     return {
         rules.schema: getattr(generated_models, rules.schema)
@@ -231,6 +231,11 @@ class BaseClient(Generic[_HttpT]):
         deadline: float | timedelta | None,
         retry_ambiguous: bool | None,
     ) -> Call:
+        # The model table and the checks (attrs) load with the generated client, on the
+        # first call: importing the client defines no attrs class (bench: import).
+        from ._models_table import DEFAULT_MODEL
+        from ._validation import check_idempotency_key, prepare_body
+
         key = (
             check_idempotency_key(idempotency_key)
             if idempotency_key is not None

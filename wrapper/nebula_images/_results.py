@@ -17,7 +17,6 @@ from ._call import Answer, Call, Outcome, Redactor
 from ._classify import Classifier
 from ._encoding import decode_base64_strict, sniff_format
 from ._errors import ResponseValidationError
-from ._images import GenerationResult, Image, ModelInfo
 
 if TYPE_CHECKING:
     from nebula_images_api.models import (
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
         ImageGenerationResponse,
         ServerlessModel,
     )
+
+    from ._images import GenerationResult, ModelInfo
 
 __all__ = ["MAX_IMAGES_PER_CALL", "ResultReader", "finish_body"]
 
@@ -115,6 +116,7 @@ def _image_fields(item: GeneratedImage, where: str) -> tuple[int, float, int | N
 
 def _model_info(model: ServerlessModel, where: str, redact: Callable[[str], str]) -> ModelInfo:
     """One entry of the model list, checked, its text passed through ``redact``."""
+    from ._images import ModelInfo  # result classes load with the generated ones
 
     def text(value: object, path: str) -> str:
         return redact(_text(value, path))
@@ -199,6 +201,8 @@ class ResultReader:
         decoded_list: list[bytes | ValueError] | None,
         request_id: str | None,
     ) -> GenerationResult:
+        from ._images import GenerationResult, Image  # loaded with the generated models
+
         def invalid(problem: str) -> ResponseValidationError:
             return self._errors.off_contract(call, problem, request_id)
 

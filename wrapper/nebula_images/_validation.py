@@ -16,11 +16,12 @@ from typing import Any
 
 import attrs
 
+from ._config import is_visible_ascii
 from ._encoding import encode_input_image
 from ._errors import ValidationError
 from ._models_table import GENERIC, MODEL_NAME, ModelRules, ParameterRule, resolve_model, rules_for
 
-__all__ = ["PreparedBody", "check_idempotency_key", "is_visible_ascii", "prepare_body"]
+__all__ = ["PreparedBody", "check_idempotency_key", "prepare_body"]
 
 _SIDES = ("width", "height")
 
@@ -131,11 +132,6 @@ def _check_value(rule: ParameterRule, value: object, model: ModelRules) -> objec
     if rule.type in ("integer", "number"):
         return _check_number(rule, value, model)
     return _check_text(rule, value)
-
-
-def is_visible_ascii(text: str) -> bool:
-    """True when every character is printable ASCII other than space (a header token)."""
-    return all("!" <= ch <= "~" for ch in text)
 
 
 def check_idempotency_key(key: str) -> str:

@@ -17,15 +17,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from .._config import TimeoutArg
-from .._encoding import ImageInput
-from .._images import GenerationResult
-
 if TYPE_CHECKING:
     from typing_extensions import deprecated
 
     from .._batch import BatchError, BatchProgress, BatchSkipped
     from .._client import AsyncClient, Client
+    from .._config import TimeoutArg
+    from .._encoding import ImageInput
+    from .._images import GenerationResult
 else:
     # Only type checkers read the marker: no run-time dependency on typing_extensions.
     def deprecated(message: str) -> Callable[[Any], Any]:
@@ -314,7 +313,7 @@ class Images:
             deadline=deadline,
             retry_ambiguous=retry_ambiguous,
         )
-        return cast(GenerationResult, self._client._run(call))
+        return cast("GenerationResult", self._client._run(call))
 
     def generate_many(
         self,
@@ -643,7 +642,7 @@ class AsyncImages:
             deadline=deadline,
             retry_ambiguous=retry_ambiguous,
         )
-        return cast(GenerationResult, await self._client._run(call))
+        return cast("GenerationResult", await self._client._run(call))
 
     def generate_many(
         self,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from .._images import ModelInfo
-
 if TYPE_CHECKING:
     from .._client import AsyncClient, Client
+    from .._images import ModelInfo
 
 __all__ = ["AsyncModels", "Models"]
 
