@@ -73,6 +73,7 @@ SPEC ?= openapi.yaml
 GENERATED_DIR ?= generated/nebula_images_api
 RULES_MODULE ?= generated/nebula_images_rules/__init__.py
 IMAGES_MODULE ?= wrapper/nebula_images/resources/images.py
+BATCH_REQUEST_MODULE ?= wrapper/nebula_images/_batch_request.py
 generate: generate-python generate-mock-spec generate-polyglot ## regenerate generated/ (and the typed calls) from openapi.yaml
 
 generate-mock-spec: ## copy openapi.yaml into the mock distribution (mock/nebula_images_mock/)
@@ -85,9 +86,11 @@ generate-python: $(STAMP) ## the Python parts of `make generate`
 	  --output-path $(GENERATED_DIR) --overwrite
 	@rm -rf $(GENERATED_DIR)/.ruff_cache
 	@touch $(GENERATED_DIR)/py.typed  # --meta none writes none; the package is typed
-	$(BIN)/python codegen/python_rules.py --spec $(SPEC) --rules $(RULES_MODULE) --images $(IMAGES_MODULE)
+	$(BIN)/python codegen/python_rules.py --spec $(SPEC) --rules $(RULES_MODULE) \
+	  --images $(IMAGES_MODULE) --batch-request $(BATCH_REQUEST_MODULE)
 	@touch $(dir $(RULES_MODULE))py.typed
-	$(BIN)/ruff format --isolated --quiet --line-length 100 $(RULES_MODULE) $(IMAGES_MODULE)
+	$(BIN)/ruff format --isolated --quiet --line-length 100 $(RULES_MODULE) $(IMAGES_MODULE) \
+	  $(BATCH_REQUEST_MODULE)
 
 # Other languages (issue #12): generated/typescript, generated/java, generated/go.
 # generate-polyglot skips, with a line, a language whose generator is not installed.

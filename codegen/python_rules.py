@@ -4,7 +4,8 @@ Run by ``make generate`` (from the venv):
 
     python codegen/python_rules.py --spec openapi.yaml \
         --rules generated/nebula_images_rules/__init__.py \
-        --images wrapper/nebula_images/resources/images.py
+        --images wrapper/nebula_images/resources/images.py \
+        --batch-request wrapper/nebula_images/_batch_request.py
 
 What JSON Schema says (parameters, required ones, types, bounds, enums, multiples,
 ``dependentRequired``) is read from the request ``oneOf``'s per-model schemas, following
@@ -192,7 +193,10 @@ def _all_parameters(rules: dict[str, Any]) -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for name, variants in found.items():
         types = sorted({_py_type(rule) for rule in variants})
-        merged[name] = {"py_type": " | ".join(types)}
+        merged[name] = {
+            "py_type": " | ".join(types),
+            "is_image": any(rule["type"] == "image" for rule in variants),
+        }
     return merged
 
 
@@ -342,8 +346,8 @@ def _chunks(message: str) -> list[str]:
     return [line + " " for line in lines[:-1]] + lines[-1:]
 
 
-def render(rules: dict[str, Any]) -> tuple[str, str]:
-    """The rules module and the resources/images.py module, unformatted."""
+def render(rules: dict[str, Any]) -> tuple[str, str, str]:
+    """The rules module, resources/images.py and _batch_request.py, unformatted."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         undefined=jinja2.StrictUndefined,
@@ -358,10 +362,12 @@ def render(rules: dict[str, Any]) -> tuple[str, str]:
         "overloads": _overloads(rules),
         "docs": _docs(rules),
         "default_model": rules["default_model"],
+        "uses_literal": any("Literal[" in param["py_type"] for param in everything.values()),
     }
     return (
         env.get_template("rules.py.jinja").render(**context),
         env.get_template("images.py.jinja").render(**context),
+        env.get_template("batch_request.py.jinja").render(**context),
     )
 
 
@@ -370,15 +376,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec", type=Path, required=True)
     parser.add_argument("--rules", type=Path, required=True, help="the rules module to write")
     parser.add_argument("--images", type=Path, required=True, help="resources/images.py to write")
+    parser.add_argument(
+        "--batch-request", type=Path, required=True, help="_batch_request.py to write"
+    )
     args = parser.parse_args(argv)
     with args.spec.open(encoding="utf-8") as f:
         spec = yaml.safe_load(f)
     try:
-        rules_py, images_py = render(read_rules(spec))
+        rules_py, images_py, batch_request_py = render(read_rules(spec))
     except SpecError as exc:
         print(f"{args.spec}: {exc}", file=sys.stderr)
         return 1
-    for path, text in ((args.rules, rules_py), (args.images, images_py)):
+    outputs = (
+        (args.rules, rules_py),
+        (args.images, images_py),
+        (args.batch_request, batch_request_py),
+    )
+    for path, text in outputs:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return 0

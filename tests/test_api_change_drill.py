@@ -8,7 +8,7 @@ Then the copy's own code (``PYTHONPATH=<copy>/wrapper:<copy>/generated``, checke
 shadow the editable install) accepts the new model and parameters, checks them before
 sending (bounds, enum values, a parameter the model does not take), and its mock (started
 in the same process on a free port) accepts them, and so does the CLI through its
-generic ``--param NAME=VALUE``. Removing ``guidance_scale`` from
+generic ``--param NAME=VALUE``, and ``BatchRequest`` has them as fields. Removing ``guidance_scale`` from
 Seedream makes the wrapper refuse it. The copy's own table test passes.
 """
 
@@ -175,6 +175,18 @@ with MockServer() as mock, Client(
     refused(lambda: gen("a fox", model="stabilityai/stable-diffusion-xl-base-1.0", strength=0.5), "strength", "does not take")
     refused(lambda: gen("a fox", model="acme/styel-1"), "model", "did you mean 'acme/style-1'")
     assert mock.requests_seen == seen, "a refused call reached the mock"
+    # generate_many's typed items have the new parameters as fields.
+    from nebula_images import BatchError, BatchRequest
+
+    items = [
+        BatchRequest("a fox", model="acme/style-1", style="watercolor", width=256, height=256),
+        BatchRequest("a fox", strength=0.25, width=256, height=256),
+        BatchRequest("a fox", model="acme/style-1", strength=0.25),
+    ]
+    done = list(client.images.generate_many(items, concurrency=2))
+    assert done[0].parameters["style"] == "watercolor", done[0]
+    assert done[1].parameters["strength"] == 0.25, done[1]
+    assert isinstance(done[2], BatchError) and done[2].exception.field == "strength", done[2]
     doc = " ".join((type(client.images).generate.__doc__ or "").split())
     assert "style: The look of the picture. One of 'watercolor', 'ink', 'photo'. Taken by: acme/style-1." in doc, doc
     # The CLI passes them through its generic --param, typed by the spec.
@@ -225,6 +237,9 @@ def test_a_spec_only_change_reaches_the_wrapper_and_the_mock(tmp_path: Path) -> 
     ).stdout
     assert "acme_style_request.py" in changed and "nebula_images_rules" in changed, changed
     assert "acme/style-1" in (copy / "wrapper/nebula_images/resources/images.py").read_text()
+    batch_request = (copy / "wrapper/nebula_images/_batch_request.py").read_text()
+    assert 'style: Literal["watercolor", "ink", "photo"] | None = None' in batch_request
+    assert "strength: float | None = None" in batch_request
     assert run_in_copy(copy, script=CHECK_NEW).strip() == "new model and parameter: ok"
     # The copy's own table test, against the copy's spec.
     run_in_copy(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_models_table.py")

@@ -14,11 +14,13 @@ COMMITTED = ROOT / "generated" / "nebula_images_api"
 # The Python layer's per-model rules and typed calls, also written by `make generate`.
 COMMITTED_RULES = ROOT / "generated" / "nebula_images_rules"
 COMMITTED_IMAGES = ROOT / "wrapper" / "nebula_images" / "resources" / "images.py"
+COMMITTED_BATCH_REQUEST = ROOT / "wrapper" / "nebula_images" / "_batch_request.py"
 IGNORED = {"__pycache__", ".ruff_cache"}
 
 
 def regenerate(spec: Path, out: Path) -> None:
-    """Regenerate into ``out`` (the client) and beside it (``rules/``, ``images.py``)."""
+    """Regenerate into ``out`` (the client) and beside it (``rules/``, ``images.py``,
+    ``batch_request.py``)."""
     subprocess.run(
         [
             "make",
@@ -29,6 +31,7 @@ def regenerate(spec: Path, out: Path) -> None:
             f"GENERATED_DIR={out}",
             f"RULES_MODULE={out.parent / 'rules' / '__init__.py'}",
             f"IMAGES_MODULE={out.parent / 'images.py'}",
+            f"BATCH_REQUEST_MODULE={out.parent / 'batch_request.py'}",
         ],
         cwd=ROOT,
         check=True,
@@ -38,21 +41,27 @@ def regenerate(spec: Path, out: Path) -> None:
 
 
 def python_layer_diff(fresh: Path) -> list[str]:
-    """Differences of the rules package and resources/images.py from a regeneration."""
+    """Differences of the rules package and the generated wrapper modules
+    (resources/images.py, _batch_request.py) from a regeneration."""
     problems = tree_diff(fresh.parent / "rules", COMMITTED_RULES)
-    regenerated = (fresh.parent / "images.py").read_text(encoding="utf-8")
-    committed = COMMITTED_IMAGES.read_text(encoding="utf-8")
-    if regenerated != committed:
-        problems.append(
-            "".join(
-                difflib.unified_diff(
-                    committed.splitlines(keepends=True),
-                    regenerated.splitlines(keepends=True),
-                    "committed/resources/images.py",
-                    "regenerated/resources/images.py",
+    for name, committed_path in (
+        ("images.py", COMMITTED_IMAGES),
+        ("batch_request.py", COMMITTED_BATCH_REQUEST),
+    ):
+        regenerated = (fresh.parent / name).read_text(encoding="utf-8")
+        committed = committed_path.read_text(encoding="utf-8")
+        if regenerated != committed:
+            shown = committed_path.relative_to(ROOT / "wrapper")
+            problems.append(
+                "".join(
+                    difflib.unified_diff(
+                        committed.splitlines(keepends=True),
+                        regenerated.splitlines(keepends=True),
+                        f"committed/{shown}",
+                        f"regenerated/{shown}",
+                    )
                 )
             )
-        )
     return problems
 
 

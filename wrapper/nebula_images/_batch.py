@@ -56,6 +56,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from ._batch_request import BatchRequest
 from ._batch_store import BatchStore, StoredItem
 from ._output import ResultLike, open_folder, slug
 
@@ -124,23 +125,6 @@ def _async_images(client: AsyncClientLike[R]) -> _AsyncImages[R]:
 
 
 # --- public value classes ---
-
-
-@attrs.frozen
-class BatchRequest:
-    """One typed batch item: a prompt plus the parameters that differ from the defaults."""
-
-    prompt: str
-    model: str | None = None
-    negative_prompt: str | None = None
-    num_steps: int | None = None
-    guidance_scale: float | None = None
-    width: int | None = None
-    height: int | None = None
-    seed: int | None = None
-    image: Any = attrs.field(default=None, repr=False)  # a path, bytes or a PIL image
-    mask: Any = attrs.field(default=None, repr=False)
-    idempotency_key: str | None = None
 
 
 @attrs.frozen
