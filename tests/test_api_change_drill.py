@@ -199,8 +199,18 @@ with MockServer() as mock, Client(
     args = ["generate", "a fox", "-m", "acme-style", "--param", "style=ink", "--param", "num_steps=6"]
     done = runner.invoke(cli, [*args, "-o", out], env=env)
     assert done.exit_code == 0 and Path(out).stat().st_size > 0, done.output
+    # ... and as options of their own, typed by the spec (an enum is a choice).
+    named = ["generate", "a fox", "-m", "acme-style", "--style", "watercolor", "--json"]
+    done = runner.invoke(cli, [*named, "-o", str(copy / "fox2.png")], env=env)
+    assert done.exit_code == 0 and '"style": "watercolor"' in done.output, done.output
+    done = runner.invoke(cli, ["generate", "a fox", "--strength", "0.5", "-o", str(copy / "fox3.png")], env=env)
+    assert done.exit_code == 0, done.output
+    helped = runner.invoke(cli, ["generate", "--help"], env=env)
+    assert "--style [watercolor|ink|photo]" in helped.output and "--strength FLOAT" in helped.output, helped.output
     seen = mock.requests_seen
     bad = runner.invoke(cli, ["generate", "a fox", "-m", "acme/style-1", "--param", "style=oil"], env=env)
+    assert bad.exit_code == 2 and "style" in bad.output, bad.output
+    bad = runner.invoke(cli, ["generate", "a fox", "-m", "acme/style-1", "--style", "oil"], env=env)
     assert bad.exit_code == 2 and "style" in bad.output, bad.output
     typed = runner.invoke(cli, ["generate", "a fox", "--param", "strength=lots"], env=env)
     assert typed.exit_code == 2 and "strength" in typed.output, typed.output

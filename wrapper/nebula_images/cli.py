@@ -26,7 +26,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol
 
@@ -34,6 +34,7 @@ import attrs
 import click
 
 from ._batch import BatchError, BatchProgress, BatchSkipped, generate_many_sync
+from ._cli_options import request_options
 from ._errors import (
     AuthenticationError,
     NebulaError,
@@ -304,29 +305,6 @@ def cli(
     )
 
 
-# Request parameters shared by generate and batch (for batch they are the defaults).
-def _request_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("-m", "--model", help="Model id (default: the client's default model)."),
-        click.option("--width", type=int, help="Width in pixels (multiple of 8)."),
-        click.option("--height", type=int, help="Height in pixels (multiple of 8)."),
-        click.option("--num-steps", type=int, help="Inference steps."),
-        click.option("--guidance-scale", type=float, help="How closely to follow the prompt."),
-        click.option("--negative-prompt", help="What to keep out of the image (SDXL)."),
-        click.option("--seed", type=int, help="Seed for a reproducible image (FLUX.1 schnell)."),
-        click.option(
-            "--param",
-            "spec_params",
-            multiple=True,
-            metavar="NAME=VALUE",
-            help="Any request parameter of the API spec, typed by it (repeatable).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
 def _params(spec_params: Sequence[str] = (), **values: Any) -> dict[str, Any]:
     chosen = {k: v for k, v in values.items() if v is not None}
     for text in spec_params:  # after the named options: --param overrides them
@@ -349,17 +327,7 @@ Examples:
 """
 )
 @click.argument("prompt")
-@_request_options
-@click.option(
-    "--image",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Picture to inpaint (FLUX.1 Fill-dev).",
-)
-@click.option(
-    "--mask",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Inpainting mask: white is repainted.",
-)
+@request_options
 @click.option(
     "-o",
     "--output",
@@ -382,15 +350,13 @@ def generate(
     settings: _Settings,
     /,
     prompt: str,
-    image: Path | None,
-    mask: Path | None,
     output: str | None,
     overwrite: bool,
     as_json: bool,
     **request: Any,
 ) -> None:
     """Generate one image from PROMPT and write it to a file."""
-    params = _params(**request, image=image, mask=mask)
+    params = _params(**request)
     place = _OutputPlace.from_option(output, overwrite)  # checked before the billed call
     with settings.client() as client:
         result = client.images.generate(prompt, **params)
@@ -745,7 +711,7 @@ Examples:
     show_default=True,
     help="Generations in flight at once.",
 )
-@_request_options
+@request_options
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed item (exit 1).")
 @click.option(
     "--progress/--no-progress",
