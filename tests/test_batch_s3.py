@@ -289,6 +289,45 @@ def test_processes_racing_on_a_fresh_prefix_share_one_batch_id(s3: Any) -> None:
     assert len(ids) == 4 and len(set(ids)) == 1, ids
 
 
+def interleaved_writers(url: str) -> list[str]:
+    """Two writers of one folder's manifest, the second flushing between the first's
+    read of the manifest and its write; the manifest's lines afterwards."""
+    from nebula_images._fsspec_folder import FsspecFolder
+
+    other = FsspecFolder(url)
+
+    class ReadThenRaced(FsspecFolder):
+        raced = False
+
+        def _read_versioned(self, name: str) -> tuple[bytes, str | None]:
+            read = super()._read_versioned(name)
+            if not self.raced:
+                self.raced = True
+                other.append_line(name, '{"writer": "other"}')
+                other.flush()
+            return read
+
+    first = ReadThenRaced(url)
+    first.append_line("manifest.jsonl", '{"writer": "first"}')
+    first.flush()
+    data = FsspecFolder(url).read("manifest.jsonl")
+    assert data is not None and first.raced
+    return data.decode().splitlines()
+
+
+def test_processes_sharing_a_prefix_lose_no_manifest_line(s3: Any) -> None:
+    # S3: the rewrite is a put conditional on the version read (If-None-Match here,
+    # If-Match on the retry); the refused put merges its line into the other's version.
+    lines = interleaved_writers(f"s3://{BUCKET}/manifest-race")
+    assert sorted(lines) == ['{"writer": "first"}', '{"writer": "other"}']
+
+
+def test_without_conditional_puts_a_racing_writer_drops_a_line() -> None:
+    # What the condition prevents: memory:// (no ETags) keeps the last writer's version.
+    lines = interleaved_writers(f"memory://manifest-race-{os.urandom(4).hex()}")
+    assert lines == ['{"writer": "first"}']
+
+
 def test_the_cli_writes_to_an_fsspec_url(nebula_mock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import fsspec
     from click.testing import CliRunner

@@ -13,13 +13,19 @@ The guarantees of a local folder hold:
 * the batch id is created at most once: with a create-only-if-absent put where the
   backend has one (S3's ``If-None-Match``), else a put followed by a re-read, so two
   processes that race end up with the first id written;
-* the manifest, which object stores cannot append to, is written from the lines
-  gathered so far every ``MANIFEST_FLUSH_LINES`` items and when the batch ends.
+* the manifest, which object stores cannot append to, is rewritten with the lines
+  gathered so far every ``MANIFEST_FLUSH_LINES`` items and when the batch ends. On S3
+  the rewrite is conditional (``If-Match`` the version read, ``If-None-Match`` for a
+  first one): when another process wrote it in between, the put is refused and the
+  lines are merged into the newer version, so processes sharing a prefix lose none.
+  Other object stores get a plain read-then-write (a concurrent writer can drop lines
+  there; the sidecars, which decide what is done, are not affected).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -31,6 +37,11 @@ __all__ = ["FsspecFolder"]
 # Where a single put is atomic: the object appears whole or not at all.
 _ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
 MANIFEST_FLUSH_LINES = 200
+# Where a put can be made conditional on the object's ETag (s3fs passes IfMatch and
+# IfNoneMatch to PutObject; AWS S3 and compatible servers answer 412 when it changed).
+_CONDITIONAL_PUT = frozenset({"s3", "s3a"})
+# A manifest rewrite refused this many times in a row (writers keep racing) fails.
+_MANIFEST_ATTEMPTS = 20
 
 
 def _fsspec() -> Any:
@@ -57,6 +68,7 @@ class FsspecFolder:
         self.root = str(root).rstrip("/")
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         self._atomic_put = bool(_ATOMIC_PUT & set(protocols))
+        self._conditional_put = bool(_CONDITIONAL_PUT & set(protocols))
         self._lock = threading.Lock()
         self._pending: dict[str, list[str]] = {}
         with contextlib.suppress(FileExistsError):
@@ -133,9 +145,52 @@ class FsspecFolder:
 
     def _flush_locked(self, name: str) -> None:
         lines = self._pending.pop(name, [])
-        if lines:
-            before = self.read(name) or b""
-            self.write(name, before + "".join(f"{line}\n" for line in lines).encode())
+        if not lines:
+            return
+        added = "".join(f"{line}\n" for line in lines).encode()
+        for _ in range(_MANIFEST_ATTEMPTS):
+            before, etag = self._read_versioned(name)
+            # No condition where the backend has none, or the object no ETag.
+            if not self._conditional_put or (before and etag is None):
+                self.write(name, before + added)
+                return
+            if self._put_if_unchanged(name, before + added, etag):
+                return
+        raise OSError(
+            errno.EAGAIN,
+            f"{self.location(name)} kept changing under other writers; "
+            f"{len(lines)} manifest line(s) not written (the sidecars are)",
+        )
+
+    def _read_versioned(self, name: str) -> tuple[bytes, str | None]:
+        """The object's bytes and the ETag they had; (b"", None) when it is absent."""
+        path = self._path(name)
+        self.fs.invalidate_cache(path)  # a listing cached earlier holds an old ETag
+        try:
+            etag = self.fs.info(path).get("ETag")
+        except FileNotFoundError:
+            return b"", None
+        data = self.read(name)
+        if data is None:  # removed since: create it
+            return b"", None
+        return data, str(etag) if etag else None
+
+    def _put_if_unchanged(self, name: str, data: bytes, etag: str | None) -> bool:
+        """Put ``data`` if the object still has ``etag`` (None: still absent); False
+        when another writer changed it since it was read."""
+        path = self._path(name)
+        try:
+            if etag is None:
+                self.fs.pipe_file(path, data, mode="create")  # If-None-Match: *
+            else:
+                self.fs.pipe_file(path, data, IfMatch=etag)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EINVAL and "precondition" in str(exc).lower():
+                return False  # s3fs's 412 PreconditionFailed for If-Match
+            raise
+        return True
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
