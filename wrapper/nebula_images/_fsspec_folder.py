@@ -163,7 +163,10 @@ class FsspecFolder:
         )
 
     def _read_versioned(self, name: str) -> tuple[bytes, str | None]:
-        """The object's bytes and the ETag they had; (b"", None) when it is absent."""
+        """The object's bytes and the ETag they had; (b"", None) when it is absent.
+        Without conditional puts the ETag is of no use: a plain read, no HEAD."""
+        if not self._conditional_put:
+            return self.read(name) or b"", None
         path = self._path(name)
         self.fs.invalidate_cache(path)  # a listing cached earlier holds an old ETag
         try:
