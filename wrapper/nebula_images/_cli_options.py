@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ._models_table import DEFAULT_MODEL, GENERIC, MODELS, ModelRules, ParameterRule
+from ._models_table import DEFAULT_MODEL, MODELS, PARAMETERS, ModelRules, ParameterRule, number_text
 
 __all__ = ["RESERVED_NAMES", "option_help", "request_options"]
 
@@ -29,20 +29,16 @@ RESERVED_NAMES = frozenset(
 )
 
 
-def _show(number: float) -> str:
-    return str(int(number)) if number == int(number) else str(number)
-
-
 def _bounds(rule: ParameterRule) -> str:
     parts: list[str] = []
     if rule.minimum is not None and rule.maximum is not None:
-        parts.append(f"{_show(rule.minimum)} to {_show(rule.maximum)}")
+        parts.append(f"{number_text(rule.minimum)} to {number_text(rule.maximum)}")
     elif rule.minimum is not None:
-        parts.append(f"at least {_show(rule.minimum)}")
+        parts.append(f"at least {number_text(rule.minimum)}")
     elif rule.maximum is not None:
-        parts.append(f"at most {_show(rule.maximum)}")
+        parts.append(f"at most {number_text(rule.maximum)}")
     if rule.multiple_of is not None:
-        parts.append(f"a multiple of {_show(rule.multiple_of)}")
+        parts.append(f"a multiple of {number_text(rule.multiple_of)}")
     return ", ".join(parts)
 
 
@@ -76,26 +72,12 @@ def _click_type(rule: ParameterRule) -> click.ParamType[Any] | type[int | float 
     return {"integer": int, "number": float}.get(rule.type, str)
 
 
-def _parameters() -> dict[str, tuple[ParameterRule, list[ModelRules]]]:
-    """Every request parameter but the prompt, in the spec's order (the fallback
-    schema's first), with its rule and the listed models that take it."""
-    found: dict[str, tuple[ParameterRule, list[ModelRules]]] = {}
-    for rules in (GENERIC, *MODELS.values()):
-        for name, rule in rules.fields.items():
-            if name == "prompt":
-                continue
-            _, takers = found.setdefault(name, (rule, []))
-            if rules.known:
-                takers.append(rules)
-    return found
-
-
 def request_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a command with ``--model``, one option per spec parameter and ``--param``."""
     options = [
         click.option("-m", "--model", help=f"Model id or alias (default: {DEFAULT_MODEL})."),
     ]
-    for name, (rule, takers) in _parameters().items():
+    for name, (rule, takers) in PARAMETERS.items():
         if name in RESERVED_NAMES or not name.isidentifier():
             continue
         flag = "--" + name.replace("_", "-")

@@ -28,8 +28,10 @@ __all__ = [
     "DEFAULT_MODEL",
     "GENERIC",
     "MODELS",
+    "PARAMETERS",
     "ModelRules",
     "ParameterRule",
+    "number_text",
     "parse_parameter",
     "resolve_model",
     "rules_for",
@@ -120,6 +122,25 @@ MODEL_NAME: ParameterRule = _parameter("model", _MODEL_NAME)
 ALIASES: Mapping[str, str] = MappingProxyType(
     {alias.casefold(): rules.name for rules in MODELS.values() for alias in rules.aliases}
 )
+
+
+def _parameter_uses() -> dict[str, tuple[ParameterRule, tuple[ModelRules, ...]]]:
+    found: dict[str, tuple[ParameterRule, list[ModelRules]]] = {}
+    for rules in (GENERIC, *MODELS.values()):
+        for name, rule in rules.fields.items():
+            if name != "prompt":
+                _, takers = found.setdefault(name, (rule, []))
+                if rules.known:
+                    takers.append(rules)
+    return {name: (rule, tuple(takers)) for name, (rule, takers) in found.items()}
+
+
+# Every request parameter but the prompt, in the spec's order (the fallback schema's
+# first), with its rule (the fallback's where it has one) and the listed models taking it.
+PARAMETERS: Mapping[str, tuple[ParameterRule, tuple[ModelRules, ...]]] = MappingProxyType(
+    _parameter_uses()
+)
+
 PROMPT_MAX_CHARS: int = GENERIC.fields["prompt"].max_length or 4000
 MODEL_NAME_MAX_CHARS: int = MODEL_NAME.max_length or 200
 # An id this close to a listed id or alias is taken for a typo of it.
@@ -191,10 +212,13 @@ def _rule_anywhere(model: str, name: str) -> ParameterRule | None:
     found = rules_for(model).fields.get(name)
     if found is not None:
         return found
-    for rules in (*MODELS.values(), GENERIC):
-        if name in rules.fields:
-            return rules.fields[name]
-    return None
+    use = PARAMETERS.get(name)
+    return use[0] if use is not None else None
+
+
+def number_text(number: float) -> str:
+    """A bound as people write it: 8, not 8.0."""
+    return str(int(number)) if number == int(number) else str(number)
 
 
 def parse_parameter(text: str, model: str | None = None) -> tuple[str, object]:
@@ -207,7 +231,7 @@ def parse_parameter(text: str, model: str | None = None) -> tuple[str, object]:
         raise ValidationError("--param", f"{text!r} is not NAME=VALUE", "write e.g. num_steps=8")
     rule = _rule_anywhere(resolve_model(model or DEFAULT_MODEL), name)
     if rule is None or name == "prompt":
-        names = sorted({n for r in (*MODELS.values(), GENERIC) for n in r.fields} - {"prompt"})
+        names = sorted(PARAMETERS)
         raise ValidationError(
             name, "is not a parameter of the API", f"use one of {', '.join(names)}"
         )

@@ -19,7 +19,15 @@ import attrs
 from ._config import is_visible_ascii
 from ._encoding import encode_input_image
 from ._errors import ValidationError
-from ._models_table import GENERIC, MODEL_NAME, ModelRules, ParameterRule, resolve_model, rules_for
+from ._models_table import (
+    GENERIC,
+    MODEL_NAME,
+    ModelRules,
+    ParameterRule,
+    number_text,
+    resolve_model,
+    rules_for,
+)
 
 __all__ = ["PreparedBody", "check_idempotency_key", "prepare_body"]
 
@@ -35,10 +43,6 @@ class PreparedBody:
     parameters: dict[str, Any]
 
 
-def _show(number: float) -> str:
-    return str(int(number)) if number == int(number) else str(number)
-
-
 def _brief(value: object) -> str:
     # repr() of an int over 4300 digits raises ValueError; huge values are clipped.
     try:
@@ -51,10 +55,10 @@ def _brief(value: object) -> str:
 def _range(rule: ParameterRule) -> str:
     low, high = rule.minimum, rule.maximum
     if low is not None and high is not None:
-        return f"pass a value from {_show(low)} to {_show(high)}"
+        return f"pass a value from {number_text(low)} to {number_text(high)}"
     if low is not None:
-        return f"pass a value of at least {_show(low)}"
-    return f"pass a value of at most {_show(high or 0)}"
+        return f"pass a value of at least {number_text(low)}"
+    return f"pass a value of at most {number_text(high or 0)}"
 
 
 def _check_number(rule: ParameterRule, value: object, model: ModelRules) -> int | float:
@@ -80,9 +84,9 @@ def _check_number(rule: ParameterRule, value: object, model: ModelRules) -> int 
         low = max(lower, rule.minimum) if rule.minimum is not None else lower
         raise ValidationError(
             field,
-            f"{_show(value)} is not a multiple of {_show(step)}"
+            f"{number_text(value)} is not a multiple of {number_text(step)}"
             + (f" (required by {model.name})" if model.known else ""),
-            f"pass {_show(low)} or {_show(lower + step)}",
+            f"pass {number_text(low)} or {number_text(lower + step)}",
         )
     return value
 
